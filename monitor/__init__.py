@@ -1,0 +1,1 @@
+"""Process resource monitor: samples CPU, private memory and handles of named processes."""

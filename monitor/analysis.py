@@ -1,0 +1,67 @@
+"""Pure analysis over samples: running means, averages and the README leak heuristic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+HEURISTIC_MIN_SAMPLES = 10
+HEURISTIC_RISE_PERCENT = 66
+
+
+class RunningMeans:
+    """Means of several metrics kept in O(1) per sample."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        self.count = 0
+        self._sums = [0.0] * len(self.names)
+
+    def add(self, values: Sequence[float]) -> None:
+        """Fold one sample in."""
+        self.count += 1
+        for i, value in enumerate(values):
+            self._sums[i] += value
+
+    def means(self) -> dict[str, float]:
+        """The current mean of each metric (0.0 before any sample)."""
+        if not self.count:
+            return {name: 0.0 for name in self.names}
+        return {name: total / self.count for name, total in zip(self.names, self._sums)}
+
+
+@dataclass(frozen=True)
+class HeuristicResult:
+    """The README rule's view of a memory series."""
+
+    samples: int
+    steps_up: int
+    steps_down: int
+
+    @property
+    def enough_samples(self) -> bool:
+        """The rule judges only series of at least 10 samples."""
+        return self.samples >= HEURISTIC_MIN_SAMPLES
+
+    @property
+    def steps(self) -> int:
+        """Consecutive pairs in the series."""
+        return max(self.samples - 1, 0)
+
+    @property
+    def leak(self) -> bool:
+        """No step down and more than 66% of the steps strictly up."""
+        return (
+            self.enough_samples and self.steps_down == 0 and self.steps_up * 100 > HEURISTIC_RISE_PERCENT * self.steps
+        )
+
+
+def readme_heuristic(values: Sequence[float]) -> HeuristicResult:
+    """Apply the README rule: at least 10 samples, never down, strictly up in over 66% of steps."""
+    up = down = 0
+    for before, after in zip(values, values[1:]):
+        if after > before:
+            up += 1
+        elif after < before:
+            down += 1
+    return HeuristicResult(samples=len(values), steps_up=up, steps_down=down)

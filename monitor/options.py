@@ -1,0 +1,151 @@
+"""Command-line parsing: argv in, one validated frozen Options out."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from monitor.status import UsageError
+
+DEFAULT_INTERVAL = "5"
+DEFAULT_REPORTS_DIR = Path("output/reports")
+DEFAULT_LOGS_DIR = Path("output/logs")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run needs to know, validated once."""
+
+    process_name: str | None
+    pid: int | None
+    command: tuple[str, ...]
+    duration_s: float
+    interval_s: float
+    sample_count: int
+    reports_dir: Path
+    logs_dir: Path
+    include_children: bool = False
+    debug: bool = False
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that reports errors as one exception instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see --help)")
+
+
+def _seconds(text: str) -> Decimal:
+    """Parse a finite positive number of seconds, keeping it exact for the sample count."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
+    return value
+
+
+def _pid(text: str) -> int:
+    """Parse a process id."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or above, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; --help is what the README documents."""
+    parser = _Parser(
+        prog="main.py",
+        description=(
+            "Watch every process with a name (or one PID, or a command you launch) for a duration, "
+            "sample CPU %%, private memory (USS) and open handles/file descriptors, "
+            "write a CSV report and a log, print averages and warn about memory leaks."
+        ),
+        epilog="Launch form: main.py -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("-p", "--process", metavar="NAME", help="exact process name to monitor (every instance)")
+    target.add_argument("--pid", type=_pid, metavar="PID", help="monitor exactly this process id")
+    parser.add_argument(
+        "-d", "--duration", type=_seconds, required=True, metavar="SECONDS", help="how long to monitor, in seconds"
+    )
+    parser.add_argument(
+        "-s",
+        "--sampling",
+        type=_seconds,
+        default=Decimal(DEFAULT_INTERVAL),
+        metavar="SECONDS",
+        help=f"seconds between samples (default {DEFAULT_INTERVAL}); fractions allowed",
+    )
+    parser.add_argument(
+        "-r",
+        "--reports-dir",
+        type=Path,
+        default=DEFAULT_REPORTS_DIR,
+        metavar="DIR",
+        help=f"where CSV reports go (default {DEFAULT_REPORTS_DIR}); created when missing",
+    )
+    parser.add_argument(
+        "-l",
+        "--logs-dir",
+        type=Path,
+        default=DEFAULT_LOGS_DIR,
+        metavar="DIR",
+        help=f"where log files go (default {DEFAULT_LOGS_DIR}); created when missing",
+    )
+    parser.add_argument(
+        "--include-children", action="store_true", help="add every descendant of the monitored processes"
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    return parser
+
+
+def parse_options(argv: Sequence[str]) -> Options:
+    """Turn argv into Options, or raise UsageError with a one-line reason."""
+    own_args, command = _split_command(list(argv))
+    args = build_parser().parse_args(own_args)
+    if args.process is not None and not args.process.strip():
+        raise UsageError("argument -p/--process: the process name is empty; give the name to monitor")
+    if command and (args.process is not None or args.pid is not None):
+        raise UsageError("give either -p/--pid or a command after --, not both")
+    if not command and args.process is None and args.pid is None:
+        raise UsageError("nothing to monitor: give -p NAME, --pid PID or -- COMMAND (see --help)")
+    duration: Decimal = args.duration
+    interval: Decimal = args.sampling
+    if interval > duration:
+        raise UsageError(
+            f"argument -s/--sampling: {interval} s is longer than the duration {duration} s, "
+            "so no sample would be taken; use a sampling interval up to the duration"
+        )
+    return Options(
+        process_name=args.process,
+        pid=args.pid,
+        command=tuple(command),
+        duration_s=float(duration),
+        interval_s=float(interval),
+        sample_count=math.floor(duration / interval),
+        reports_dir=args.reports_dir,
+        logs_dir=args.logs_dir,
+        include_children=args.include_children,
+        debug=args.debug,
+    )
+
+
+def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split 'OPTIONS -- COMMAND ARGS' so argparse never sees the command's own options."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    command = argv[cut + 1 :]
+    if not command:
+        raise UsageError("nothing after --: give the command to launch, e.g. -- python3 app.py")
+    return argv[:cut], command

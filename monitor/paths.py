@@ -1,0 +1,59 @@
+"""Where a run's files go: sanitised names, created directories, never-overwritten stems."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import tempfile
+from pathlib import Path
+
+from monitor.status import MonitorError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name part made of letters, digits, '-', '_' and '.' only, never a hidden or empty name."""
+    return _UNSAFE.sub("_", name).strip("._") or "process"
+
+
+def prepare_dir(path: Path, what: str, option: str) -> Path:
+    """Create the directory if needed and prove it writable, or raise MonitorError."""
+    if path.exists() and not path.is_dir():
+        raise MonitorError(f"the {what} directory '{path}' is a file; give a directory path with {option}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise MonitorError(
+            f"cannot write to the {what} directory '{path}' ({reason}); choose another with {option}"
+        ) from None
+    return path
+
+
+def run_stem(name: str, started: datetime.datetime) -> str:
+    """The base file name of a run: <safe-name>_<YYYYmmdd-HHMMSS>."""
+    return f"{safe_name(name)}_{started:%Y%m%d-%H%M%S}"
+
+
+def claim_files(stem: str, places: dict[str, Path]) -> dict[str, Path]:
+    """Create every file of a run exclusively, adding -2, -3 ... so that no earlier run is overwritten.
+
+    `places` maps a suffix (".csv", "_processes.csv", ".log") to its directory.
+    """
+    for attempt in range(1, 10_000):
+        candidate = stem if attempt == 1 else f"{stem}-{attempt}"
+        paths = {suffix: folder / f"{candidate}{suffix}" for suffix, folder in places.items()}
+        created: list[Path] = []
+        try:
+            for path in paths.values():
+                path.open("x").close()
+                created.append(path)
+        except FileExistsError:
+            for path in created:
+                path.unlink()
+            continue
+        return paths
+    raise MonitorError(f"too many reports named '{stem}*'; clear out the reports directory")

@@ -1,0 +1,89 @@
+"""Rows to disk as they are taken (CSV, flushed per row) and to pandas in chunks."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+# fsync costs a disk round trip; once a second bounds what a power cut can take.
+FSYNC_EVERY_S = 1.0
+
+
+class CsvStream:
+    """A CSV file whose header is on disk before the first row, and every row as soon as it is written."""
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = path
+        # The file already exists (claimed empty); "w" keeps the claim and writes the header.
+        self._file = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._last_sync = 0.0
+        self.rows_written = 0
+        self.write_many([columns], count=False)
+
+    def write(self, row: Sequence[Any]) -> None:
+        """Append one row and push it to the OS."""
+        self.write_many([row])
+
+    def write_many(self, rows: Sequence[Sequence[Any]], count: bool = True) -> None:
+        """Append rows, then flush once (fsync at most once a second)."""
+        self._writer.writerows(rows)
+        self._file.flush()
+        now = time.monotonic()
+        if now - self._last_sync >= FSYNC_EVERY_S:
+            os.fsync(self._file.fileno())
+            self._last_sync = now
+        if count:
+            self.rows_written += len(rows)
+
+    def close(self) -> None:
+        """Sync and close; safe to call twice and after a write error."""
+        if self._file.closed:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError:
+            pass  # The write error was already reported; what reached the disk stays.
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()
+
+
+class FrameBuffer:
+    """Collects rows as tuples and hands them to pandas a chunk at a time."""
+
+    CHUNK_ROWS = 4096
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self._pending: list[tuple[Any, ...]] = []
+        self._chunks: list[pd.DataFrame] = []
+        self.rows = 0
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        """Add one row; a DataFrame is built only once per chunk."""
+        self._pending.append(row)
+        self.rows += 1
+        if len(self._pending) >= self.CHUNK_ROWS:
+            self._seal()
+
+    def frame(self) -> pd.DataFrame:
+        """Every row so far as one DataFrame."""
+        self._seal()
+        if not self._chunks:
+            return pd.DataFrame(columns=self.columns)
+        if len(self._chunks) > 1:
+            self._chunks = [pd.concat(self._chunks, ignore_index=True)]
+        return self._chunks[0]
+
+    def _seal(self) -> None:
+        if self._pending:
+            self._chunks.append(pd.DataFrame.from_records(self._pending, columns=self.columns))
+            self._pending = []

@@ -1,0 +1,98 @@
+"""Console text: the per-sample table and the end-of-run summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from monitor.analysis import HeuristicResult
+from monitor.columns import CPU, HANDLES, MEMORY
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+LEAK_WARNING = "WARNING: potential memory leak detected"
+NO_LEAK = "No memory leak detected"
+
+
+def human_bytes(value: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    size = float(value)
+    for unit in _UNITS:
+        if abs(size) < 1024 or unit == _UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+_ROW = "{time:<12}  {cpu:>8} {cpu_avg:>9}  {mem:>11} {mem_avg:>13}  {fds:>7} {fds_avg:>9}  {procs:>5}"
+
+
+def format_header() -> str:
+    """The table's column titles."""
+    return _ROW.format(
+        time="time",
+        cpu="cpu %",
+        cpu_avg="(avg)",
+        mem="private mem",
+        mem_avg="(avg)",
+        fds="handles",
+        fds_avg="(avg)",
+        procs="procs",
+    )
+
+
+def format_row(
+    clock_time: str,
+    values: Mapping[str, float],
+    averages: Mapping[str, float],
+    process_count: int,
+) -> str:
+    """One sample as a table row: current value and running average of each metric."""
+    return _ROW.format(
+        time=clock_time,
+        cpu=f"{values[CPU]:.1f}",
+        cpu_avg=f"({averages[CPU]:.1f})",
+        mem=human_bytes(values[MEMORY]),
+        mem_avg=f"({human_bytes(averages[MEMORY])})",
+        fds=f"{values[HANDLES]:.0f}",
+        fds_avg=f"({averages[HANDLES]:.1f})",
+        procs=process_count,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the end-of-run summary says."""
+
+    label: str
+    samples: int
+    averages: Mapping[str, float]
+    heuristic: HeuristicResult
+    pids: Sequence[int] = ()
+
+
+def heuristic_line(result: HeuristicResult) -> str:
+    """The README rule's verdict as one line."""
+    if not result.enough_samples:
+        return (
+            f"Too few samples to judge a memory leak ({result.samples} taken, "
+            f"at least 10 needed): monitor longer or sample more often"
+        )
+    detail = f"private memory rose in {result.steps_up} of {result.steps} steps, fell in {result.steps_down}"
+    return f"{LEAK_WARNING} ({detail})" if result.leak else f"{NO_LEAK} ({detail})"
+
+
+def format_summary(summary: Summary) -> list[str]:
+    """The summary block printed (and logged) at the end of a run."""
+    averages = summary.averages
+    lines = [f"Summary for {summary.label}: {summary.samples} samples"]
+    if summary.pids:
+        lines[0] += f" (pids {', '.join(str(pid) for pid in summary.pids)})"
+    if summary.samples:
+        lines += [
+            f"  Average CPU:            {averages[CPU]:.2f} %",
+            f"  Average private memory: {human_bytes(averages[MEMORY])} ({averages[MEMORY]:.0f} bytes)",
+            f"  Average handles/FDs:    {averages[HANDLES]:.2f}",
+        ]
+    lines.append(heuristic_line(summary.heuristic))
+    return lines

@@ -1,0 +1,175 @@
+"""One monitoring run: ticks of the clock turned into rows on disk, in memory and on the console."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+import psutil
+
+from monitor.analysis import RunningMeans
+from monitor.clock import ClockStats, TickClock
+from monitor.columns import METRICS, REPORT_COLUMNS
+from monitor.recorder import CsvStream, FrameBuffer
+from monitor.report import format_header, format_row
+from monitor.sampler import ProcessReading, read_process
+from monitor.status import ExitStatus, MonitorError
+from monitor.stopping import StopSignals
+from monitor.targets import TargetSet
+
+# Seconds a launched command gets to exit after SIGTERM before it is killed.
+TERMINATE_GRACE_S = 3.0
+
+
+class EndReason(str, enum.Enum):
+    """Why sampling stopped."""
+
+    DURATION = "duration reached"
+    PROCESS_EXITED = "process exited"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    end_reason: EndReason
+    frame: pd.DataFrame
+    means: dict[str, float]
+    clock: ClockStats
+    pids: list[int]
+    signal_status: ExitStatus | None = None
+    error: str | None = None
+    command_status: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Session:
+    """Samples a TargetSet on every tick and records each row as it is taken."""
+
+    def __init__(
+        self,
+        targets: TargetSet,
+        report: CsvStream,
+        detail: CsvStream,
+        log: logging.Logger,
+        echo: Callable[[str], None],
+        launched: subprocess.Popen[bytes] | None = None,
+    ) -> None:
+        self.targets = targets
+        self.report = report
+        self.detail = detail
+        self.log = log
+        self.echo = echo
+        self.launched = launched
+        self.frame = FrameBuffer(REPORT_COLUMNS)
+        self.means = RunningMeans(METRICS)
+        self.end_reason = EndReason.DURATION
+
+    def start(self) -> list[ProcessReading]:
+        """Find the first targets and prime their CPU counters; raises MonitorError on AccessDenied."""
+        self.targets.refresh()
+        first = []
+        for pid, proc in list(self.targets.live.items()):
+            reading = read_process(proc, self.targets.seen[pid])
+            if reading is None:
+                self.targets.drop(proc)
+            else:
+                first.append(reading)
+        return first
+
+    def run(self, interval_s: float, planned: int, stop: StopSignals) -> RunResult:
+        """Tick until the duration ends, the targets are gone, a signal arrives or an error occurs."""
+        clock = TickClock(interval_s, planned, self._tick, sleep=stop.sleep, stopped=lambda: stop.requested)
+        self.echo(format_header())
+        error = None
+        try:
+            clock.run()
+        except MonitorError as exc:
+            error = str(exc)
+        except OSError as exc:
+            error = f"writing the report failed ({exc.strerror or exc}); the rows already written are kept"
+        if error is not None:
+            self.end_reason = EndReason.ERROR
+            self.log.error(error)
+        elif stop.requested:
+            self.end_reason = EndReason.INTERRUPTED
+        return RunResult(
+            end_reason=self.end_reason,
+            frame=self.frame.frame(),
+            means=self.means.means(),
+            clock=clock.stats,
+            pids=sorted(self.targets.seen),
+            signal_status=stop.status,
+            error=error,
+        )
+
+    def _tick(self, index: int) -> bool:
+        stamp = datetime.datetime.now().astimezone()
+        newcomers = {proc.pid for proc in self.targets.refresh().added}
+        readings = []
+        for pid, proc in list(self.targets.live.items()):
+            reading = read_process(proc, self.targets.seen[pid], newcomer=pid in newcomers)
+            if reading is None:
+                self._note_exit(proc)
+            else:
+                readings.append(reading)
+                if pid in newcomers:
+                    self.log.info("now also watching pid %d (%s)", pid, reading.name)
+        if not readings:
+            self.end_reason = EndReason.PROCESS_EXITED
+            return False
+        self._record(stamp, readings)
+        if self.launched is not None and self.launched.poll() is not None:
+            self.end_reason = EndReason.PROCESS_EXITED
+            return False
+        return True
+
+    def _record(self, stamp: datetime.datetime, readings: list[ProcessReading]) -> None:
+        iso = stamp.isoformat(timespec="milliseconds")
+        cpu = sum(r.cpu_percent for r in readings)
+        memory = sum(r.private_memory for r in readings)
+        handles = sum(r.handles_fds for r in readings)
+        row = (iso, round(cpu, 2), memory, handles, len(readings))
+        # Memory first, then disk: a failed write still leaves the sample in the summary.
+        self.frame.append(row)
+        self.means.add((cpu, memory, handles))
+        self.report.write(row)
+        self.detail.write_many(
+            [(iso, r.pid, r.name, round(r.cpu_percent, 2), r.private_memory, r.handles_fds) for r in readings]
+        )
+        self.log.debug("sample %s cpu=%.2f private_memory=%d handles_fds=%d processes=%d", *row)
+        values = dict(zip(METRICS, (cpu, memory, handles)))
+        self.echo(format_row(stamp.strftime("%H:%M:%S.%f")[:-3], values, self.means.means(), len(readings)))
+
+    def _note_exit(self, proc: psutil.Process) -> None:
+        name = self.targets.seen.get(proc.pid, "?")
+        is_root = proc.pid in self.targets.roots
+        self.targets.drop(proc)
+        message = f"process '{name}' (pid {proc.pid}) exited after {self.frame.rows} samples"
+        self.log.info(message)
+        if is_root:
+            self.echo(message)
+
+
+def finish_command(launched: subprocess.Popen[bytes], log: logging.Logger) -> tuple[int, str]:
+    """Stop a launched command if it still runs; return its exit status and a sentence about it."""
+    status = launched.poll()
+    if status is not None:
+        return status, f"command exited with status {status}"
+    launched.terminate()
+    try:
+        status = launched.wait(TERMINATE_GRACE_S)
+        how = "terminated"
+    except subprocess.TimeoutExpired:
+        launched.kill()
+        status = launched.wait()
+        how = "killed"
+    log.info("command still running at the end; %s (status %d)", how, status)
+    return status, f"command was still running at the end and was {how} (status {status})"

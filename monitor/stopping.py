@@ -1,0 +1,73 @@
+"""Turns SIGINT / SIGTERM into a clean stop: the current tick finishes, the sleep is cut short."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType, TracebackType
+from typing import Any
+
+from monitor.status import ExitStatus
+
+# Windows delivers Ctrl-Break and console close as SIGBREAK where Python can see them.
+_STOP_SIGNALS = {
+    signal.SIGINT: ExitStatus.INTERRUPTED,
+    signal.SIGTERM: ExitStatus.TERMINATED,
+}
+if hasattr(signal, "SIGBREAK"):
+    _STOP_SIGNALS[signal.SIGBREAK] = ExitStatus.TERMINATED
+
+
+class _WakeUpError(Exception):
+    """Raised inside an interrupted sleep; never escapes StopSignals.sleep."""
+
+
+class StopSignals:
+    """Context manager that records the first stop signal instead of dying mid-write.
+
+    A signal that arrives while a tick is being written only sets `status`; the loop stops
+    after that tick. One that arrives during the sleep between ticks ends the sleep at once.
+    """
+
+    def __init__(self) -> None:
+        self.status: ExitStatus | None = None
+        self._sleeping = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        for signum in _STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop signal has arrived."""
+        return self.status is not None
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, returning early if a stop signal arrives."""
+        # The handler raises at most once per sleep and only while _sleeping is set,
+        # so the wake-up can never land outside this try.
+        try:
+            self._sleeping = True
+            if self.status is None:
+                time.sleep(seconds)
+            self._sleeping = False
+        except _WakeUpError:
+            pass
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.status is None:
+            self.status = _STOP_SIGNALS[signal.Signals(signum)]
+        if self._sleeping:
+            self._sleeping = False
+            raise _WakeUpError

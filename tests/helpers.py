@@ -1,0 +1,113 @@
+"""Shared test helpers: start real workload processes, run the monitor, read what it wrote."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+import uuid
+from pathlib import Path
+
+from monitor.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
+MAIN = ROOT / "main.py"
+
+LINUX_ONLY = unittest.skipUnless(sys.platform.startswith("linux"), "workloads rename themselves with prctl (Linux)")
+
+
+def unique_name(prefix: str) -> str:
+    """A process name no other process on the machine has (at most 15 bytes, as Linux keeps)."""
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"[:15]
+
+
+class MonitorTestCase(unittest.TestCase):
+    """A test case that starts workloads and monitor runs and always cleans them up."""
+
+    def make_dirs(self) -> tuple[Path, Path, Path]:
+        """A fresh temporary folder with reports/ and logs/ paths inside (not created)."""
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        base = Path(tmp.name)
+        return base, base / "reports", base / "logs"
+
+    def start_workload(self, name: str, *args: str) -> subprocess.Popen[str]:
+        """Start tests/workloads/workload.py as `name`, wait until it runs, reap it (and its children) at cleanup."""
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKLOAD), "--name", name, *args],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.addCleanup(_reap_group, proc)
+        assert proc.stdout is not None
+        self.assertEqual(proc.stdout.readline().strip(), "ready", "workload did not start")
+        return proc
+
+    def run_monitor(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `python main.py ARGS` in a subprocess, as a user would."""
+        return subprocess.run(
+            [sys.executable, str(MAIN), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=ROOT,
+        )
+
+    def start_monitor(self, *args: str) -> subprocess.Popen[str]:
+        """Start `python main.py ARGS` without waiting; killed at cleanup if still running."""
+        proc = subprocess.Popen(
+            [sys.executable, str(MAIN), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.addCleanup(_reap, proc)
+        return proc
+
+    def run_in_process(self, *args: str) -> tuple[int, str, str]:
+        """Call monitor.cli.main in this process; returns (status, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        status = main(list(args), stdout=out, stderr=err)
+        return status, out.getvalue(), err.getvalue()
+
+    def assertOneLineError(self, stderr: str) -> None:  # noqa: N802 - unittest naming
+        """stderr holds exactly one line and no traceback."""
+        lines = stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, f"expected one line on stderr, got: {stderr!r}")
+        self.assertNotIn("Traceback", stderr)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV file as dicts."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def only_file(folder: Path, pattern: str) -> Path:
+    """The single file in `folder` matching `pattern`."""
+    found = sorted(folder.glob(pattern))
+    if len(found) != 1:
+        raise AssertionError(f"expected one {pattern} in {folder}, found {found}")
+    return found[0]
+
+
+def _reap(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
+def _reap_group(proc: subprocess.Popen[str]) -> None:
+    # The workload runs in its own session, so this also ends any children it forked.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()

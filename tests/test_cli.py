@@ -1,0 +1,71 @@
+"""The monitoring command end to end, as a user runs it, against real workload processes."""
+
+from __future__ import annotations
+
+import datetime
+import unittest
+
+from monitor.columns import REPORT_COLUMNS
+from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
+
+
+@LINUX_ONLY
+class MonitorCommandTest(MonitorTestCase):
+    def test_leaking_process_gets_the_warning_and_a_full_report(self) -> None:
+        """20 MiB/s leak, -d 3 -s 0.25: 12 rows on the grid, the README warning, CSV and log in the given dirs."""
+        name = unique_name("leaky")
+        proc = self.start_workload(name, "--leak-mib-per-s", "20")
+        _, reports, logs = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", "-r", str(reports), "-l", str(logs))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("potential memory leak detected", result.stdout)
+        report = only_file(reports, f"{name}_*[0-9].csv")
+        rows = read_csv(report)
+        self.assertEqual(len(rows), 12)
+        self.assertEqual(list(rows[0])[: len(REPORT_COLUMNS)], list(REPORT_COLUMNS))
+        memory = [int(row["private_memory"]) for row in rows]
+        self.assertGreater(memory[-1] - memory[0], 30 * 1024 * 1024)
+        times = [datetime.datetime.fromisoformat(row["timestamp"]) for row in rows]
+        offsets = [(t - times[0]).total_seconds() - k * 0.25 for k, t in enumerate(times)]
+        self.assertLess(max(abs(o) for o in offsets), 0.1, offsets)
+        self.assertIsNotNone(times[0].utcoffset(), "timestamps carry their UTC offset")
+        log = only_file(logs, f"{name}_*.log").read_text()
+        self.assertIn(str(proc.pid), log)
+        self.assertIn("potential memory leak detected", log)
+        self.assertEqual(log.count("DEBUG sample"), 12)
+
+    def test_steady_process_gets_no_warning(self) -> None:
+        """A process that holds its memory steady gets 'No memory leak detected' and averages."""
+        name = unique_name("steady")
+        self.start_workload(name)
+        _, reports, logs = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", "-r", str(reports), "-l", str(logs))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("potential memory leak", result.stdout)
+        self.assertIn("No memory leak detected", result.stdout)
+        self.assertIn("Average private memory", result.stdout)
+        self.assertEqual(len(read_csv(only_file(reports, f"{name}_*[0-9].csv"))), 12)
+
+    def test_few_samples_say_too_few_to_judge(self) -> None:
+        """Under 10 samples the summary says there are too few to judge."""
+        name = unique_name("short")
+        self.start_workload(name)
+        _, reports, logs = self.make_dirs()
+        status, out, _ = self.run_in_process("-p", name, "-d", "0.6", "-s", "0.2", "-r", str(reports), "-l", str(logs))
+        self.assertEqual(status, 0)
+        self.assertIn("Too few samples", out)
+
+    def test_missing_process_exits_1_with_one_line(self) -> None:
+        """No process of that name: exit 1, the README's message, and no empty report left behind."""
+        _, reports, logs = self.make_dirs()
+        name = unique_name("nobody")
+        result = self.run_monitor("-p", name, "-d", "2", "-s", "1", "-r", str(reports), "-l", str(logs))
+        self.assertEqual(result.returncode, 1)
+        self.assertOneLineError(result.stderr)
+        self.assertIn(f"No running process named '{name}'", result.stderr)
+        self.assertEqual(list(reports.glob("*.csv")), [])
+        self.assertIn("No running process", only_file(logs, "*.log").read_text())
+
+
+if __name__ == "__main__":
+    unittest.main()

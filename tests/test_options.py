@@ -1,0 +1,94 @@
+"""Command-line parsing: defaults, the sample count, and every usage error as one line, exit 2."""
+
+from __future__ import annotations
+
+import unittest
+from pathlib import Path
+
+from monitor.options import parse_options
+from monitor.status import UsageError
+from tests.helpers import MonitorTestCase
+
+BAD_INPUTS = [
+    ("-p", "x", "-d", "-5"),
+    ("-p", "x", "-d", "0"),
+    ("-p", "x", "-d", "abc"),
+    ("-p", "x", "-d", "nan"),
+    ("-p", "x", "-d", "inf"),
+    ("-p", "x", "-d", "10", "-s", "0"),
+    ("-p", "x", "-d", "10", "-s", "-1"),
+    ("-p", "x", "-d", "10", "-s", "NaN"),
+    ("-p", "x", "-d", "2", "-s", "10"),
+    ("-p", "", "-d", "5"),
+    ("-p", "   ", "-d", "5"),
+    ("-d", "5"),
+    ("-p", "x"),
+    ("-p", "x", "--pid", "1", "-d", "5"),
+    ("-p", "x", "-d", "5", "--", "sleep", "1"),
+    ("-d", "5", "--"),
+    ("-p", "x", "-d", "5", "--bogus"),
+]
+
+
+class ParseOptionsTest(unittest.TestCase):
+    def test_defaults_match_the_readme(self) -> None:
+        """-s defaults to 5, reports and logs to output/reports and output/logs."""
+        options = parse_options(["-p", "chrome", "-d", "20"])
+        self.assertEqual(options.interval_s, 5.0)
+        self.assertEqual(options.reports_dir, Path("output/reports"))
+        self.assertEqual(options.logs_dir, Path("output/logs"))
+        self.assertEqual(options.sample_count, 4)
+
+    def test_sample_count_is_exact_for_decimal_fractions(self) -> None:
+        """0.3 s / 0.1 s is 3 samples, not the 2 a float division would give."""
+        self.assertEqual(parse_options(["-p", "x", "-d", "0.3", "-s", "0.1"]).sample_count, 3)
+        self.assertEqual(parse_options(["-p", "x", "-d", "20", "-s", "2"]).sample_count, 10)
+        self.assertEqual(parse_options(["-p", "x", "-d", "6", "-s", "0.5"]).sample_count, 12)
+        self.assertEqual(parse_options(["-p", "x", "-d", "7", "-s", "2"]).sample_count, 3)
+
+    def test_command_after_double_dash_is_kept_whole(self) -> None:
+        """Options after -- belong to the launched command, not to the monitor."""
+        options = parse_options(["-d", "5", "--", "python3", "-d", "x"])
+        self.assertEqual(options.command, ("python3", "-d", "x"))
+        self.assertIsNone(options.process_name)
+
+    def test_each_bad_input_is_a_usage_error(self) -> None:
+        """Every bad input raises UsageError with a message naming the problem."""
+        for argv in BAD_INPUTS:
+            with self.subTest(argv=argv), self.assertRaises(UsageError):
+                parse_options(list(argv))
+
+
+class UsageErrorOutputTest(MonitorTestCase):
+    def test_bad_inputs_exit_2_with_one_line(self) -> None:
+        """main() returns 2 and writes exactly one line, no traceback, for each bad input."""
+        for argv in BAD_INPUTS:
+            with self.subTest(argv=argv):
+                status, out, err = self.run_in_process(*argv)
+                self.assertEqual(status, 2)
+                self.assertOneLineError(err)
+                self.assertEqual(out, "")
+
+    def test_error_names_the_option(self) -> None:
+        """The message says which option is wrong."""
+        _, _, err = self.run_in_process("-p", "x", "-d", "nan")
+        self.assertIn("-d/--duration", err)
+        _, _, err = self.run_in_process("-p", "x", "-d", "2", "-s", "10")
+        self.assertIn("-s/--sampling", err)
+
+    def test_real_command_line_gives_one_line(self) -> None:
+        """Through the real entry point, a bad duration gives exit 2 and one stderr line."""
+        result = self.run_monitor("-p", "x", "-d", "abc")
+        self.assertEqual(result.returncode, 2)
+        self.assertOneLineError(result.stderr)
+
+    def test_help_lists_every_option(self) -> None:
+        """--help exits 0 and documents the README's options."""
+        result = self.run_monitor("--help")
+        self.assertEqual(result.returncode, 0)
+        for option in ("-p", "-d", "-s", "-r", "-l", "--pid", "--include-children"):
+            self.assertIn(option, result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,116 @@
+"""Reading metrics and finding processes, against real workload processes."""
+
+from __future__ import annotations
+
+import os
+import time
+import unittest
+from unittest import mock
+
+import psutil
+
+from monitor import sampler, targets
+from monitor.sampler import AccessDeniedError, read_process
+from monitor.targets import NameFinder, TargetSet, name_matches
+from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
+
+
+class NameMatchTest(unittest.TestCase):
+    def test_posix_names_match_exactly(self) -> None:
+        """On Linux a name matches only itself, case included."""
+        self.assertTrue(name_matches("chrome", "chrome", windows=False))
+        self.assertFalse(name_matches("Chrome", "chrome", windows=False))
+        self.assertFalse(name_matches("chrome.exe", "chrome", windows=False))
+
+    def test_windows_names_ignore_case_and_exe(self) -> None:
+        """On Windows 'chrome', 'Chrome.EXE' and 'chrome.exe' all name chrome.exe."""
+        self.assertTrue(name_matches("chrome.exe", "chrome", windows=True))
+        self.assertTrue(name_matches("Chrome.EXE", "chrome", windows=True))
+        self.assertTrue(name_matches("chrome.exe", "CHROME.exe", windows=True))
+        self.assertFalse(name_matches("chromium.exe", "chrome", windows=True))
+
+
+@LINUX_ONLY
+class ReadProcessTest(MonitorTestCase):
+    def test_reads_uss_and_descriptors_of_a_real_process(self) -> None:
+        """USS grows with a leak and the descriptor count follows opened files."""
+        name = unique_name("fds")
+        proc = self.start_workload(name, "--fds-per-s", "40", "--leak-mib-per-s", "20")
+        target = psutil.Process(proc.pid)
+        first = read_process(target, name)
+        time.sleep(0.5)
+        second = read_process(target, name)
+        assert first is not None and second is not None
+        self.assertGreater(second.handles_fds, first.handles_fds + 5)
+        self.assertGreater(second.private_memory - first.private_memory, 4 * 1024 * 1024)
+        self.assertEqual(second.pid, proc.pid)
+
+    def test_exited_process_reads_as_none(self) -> None:
+        """A process that has exited gives None, not an exception."""
+        proc = self.start_workload(unique_name("gone"), "--seconds", "0.1")
+        target = psutil.Process(proc.pid)
+        proc.wait()
+        self.assertIsNone(read_process(target, "gone"))
+
+    def test_reused_pid_is_not_mistaken_for_the_process(self) -> None:
+        """When the PID now belongs to another process (identity differs), the reading is None."""
+        proc = self.start_workload(unique_name("reuse"))
+        target = psutil.Process(proc.pid)
+        with mock.patch.object(psutil.Process, "is_running", return_value=False):
+            self.assertIsNone(read_process(target, "reuse"))
+
+    def test_access_denied_names_the_pid_and_the_fix(self) -> None:
+        """AccessDenied becomes a one-sentence error with the PID and what to do."""
+        proc = self.start_workload(unique_name("denied"))
+        target = psutil.Process(proc.pid)
+        denied = mock.patch.object(psutil.Process, "memory_full_info", side_effect=psutil.AccessDenied(proc.pid))
+        with denied, self.assertRaises(AccessDeniedError) as caught:
+            read_process(target, "denied")
+        self.assertIn(f"pid {proc.pid}", str(caught.exception))
+        self.assertIn("same user", str(caught.exception))
+
+    def test_windows_counts_handles(self) -> None:
+        """On Windows the handle count comes from num_handles(), not num_fds()."""
+        fake = mock.Mock(spec=["num_handles", "num_fds"])
+        fake.num_handles.return_value = 321
+        with mock.patch.object(sampler, "IS_WINDOWS", True):
+            self.assertEqual(sampler.count_handles(fake), 321)
+        fake.num_fds.assert_not_called()
+
+
+@LINUX_ONLY
+class FindTest(MonitorTestCase):
+    def test_finds_every_instance_and_skips_the_monitor(self) -> None:
+        """A parent with three same-named children is four instances; our own PID never is."""
+        name = unique_name("four")
+        self.start_workload(name, "--children", "3")
+        time.sleep(0.3)
+        found = NameFinder(name, exclude={os.getpid()}).find_new()
+        self.assertEqual(len(found), 4)
+        self.assertNotIn(os.getpid(), [p.pid for p in found])
+
+    def test_new_instances_are_found_once(self) -> None:
+        """A second call finds only PIDs that appeared since the first."""
+        name = unique_name("late")
+        finder = NameFinder(name)
+        first = self.start_workload(name)
+        self.assertEqual([p.pid for p in finder.find_new()], [first.pid])
+        self.assertEqual(finder.find_new(), [])
+        second = self.start_workload(name)
+        self.assertEqual([p.pid for p in finder.find_new()], [second.pid])
+
+    def test_children_of_other_names_join_with_include_children(self) -> None:
+        """--include-children adds descendants whatever their name."""
+        name = unique_name("parent")
+        parent = self.start_workload(name, "--children", "2", "--child-name", unique_name("kid"))
+        time.sleep(0.3)
+        plain = TargetSet(targets.by_pid(parent.pid))
+        plain.refresh()
+        with_children = TargetSet(targets.by_pid(parent.pid), include_children=True)
+        with_children.refresh()
+        self.assertEqual(len(plain.live), 1)
+        self.assertEqual(len(with_children.live), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
