@@ -12,7 +12,12 @@ class TickClockTest(unittest.TestCase):
     def test_fires_each_planned_tick_on_its_grid(self) -> None:
         """20 ticks at 50 ms fire in order, each close to start + k * interval."""
         fired: list[tuple[int, float]] = []
-        clock = TickClock(0.05, 20, lambda k: fired.append((k, time.monotonic())) is None)
+
+        def note(k: int) -> bool:
+            fired.append((k, time.monotonic()))
+            return True
+
+        clock = TickClock(0.05, 20, note)
         start = time.monotonic()
         stats = clock.run(start)
         self.assertEqual([k for k, _ in fired], list(range(1, 21)))
@@ -58,7 +63,12 @@ class TickClockTest(unittest.TestCase):
     def test_stopped_callback_ends_the_wait(self) -> None:
         """A stop request during the wait ends the run without firing the pending tick."""
         calls: list[int] = []
-        stats = TickClock(5.0, 3, lambda k: calls.append(k) is None, stopped=lambda: True).run()
+
+        def note(k: int) -> bool:
+            calls.append(k)
+            return True
+
+        stats = TickClock(5.0, 3, note, stopped=lambda: True).run()
         self.assertEqual((stats.fired, calls), (0, []))
 
 
