@@ -47,13 +47,16 @@ def prime(proc: psutil.Process) -> None:
 
 
 def read_process(proc: psutil.Process, name: str, newcomer: bool = False) -> ProcessReading | None:
-    """Read one process, or None if it has exited or its PID now belongs to another process.
+    """Read one process, or None if it has exited (a zombie included) or its PID now belongs to another.
 
     A newcomer (found after the run started) has no primed CPU counter; its CPU % is its
     average since it was created, which is exact when it was born within the last interval.
     """
     try:
         with proc.oneshot():
+            # A zombie has exited; only its parent has not collected it yet.
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
             cpu = proc.cpu_percent()
             if newcomer:
                 cpu = _cpu_since_creation(proc)

@@ -32,10 +32,14 @@ class MonitorTestCase(unittest.TestCase):
     """A test case that starts workloads and monitor runs and always cleans them up."""
 
     def make_dirs(self) -> tuple[Path, Path, Path]:
-        """A fresh temporary folder with reports/ and logs/ paths inside (not created)."""
+        """A fresh temporary folder with reports/ and logs/ paths inside (not created).
+
+        Also sets self.out_args to the matching ["-r", reports, "-l", logs].
+        """
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         base = Path(tmp.name)
+        self.out_args = ["-r", str(base / "reports"), "-l", str(base / "logs")]
         return base, base / "reports", base / "logs"
 
     def start_workload(self, name: str, *args: str) -> subprocess.Popen[str]:

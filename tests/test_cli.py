@@ -16,7 +16,7 @@ class MonitorCommandTest(MonitorTestCase):
         name = unique_name("leaky")
         proc = self.start_workload(name, "--leak-mib-per-s", "20")
         _, reports, logs = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", "-r", str(reports), "-l", str(logs))
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("potential memory leak detected", result.stdout)
         report = only_file(reports, f"{name}_*[0-9].csv")
@@ -38,8 +38,8 @@ class MonitorCommandTest(MonitorTestCase):
         """A process that holds its memory steady gets 'No memory leak detected' and averages."""
         name = unique_name("steady")
         self.start_workload(name)
-        _, reports, logs = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", "-r", str(reports), "-l", str(logs))
+        _, reports, _logs = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("potential memory leak", result.stdout)
         self.assertIn("No memory leak detected", result.stdout)
@@ -50,8 +50,8 @@ class MonitorCommandTest(MonitorTestCase):
         """Under 10 samples the summary says there are too few to judge."""
         name = unique_name("short")
         self.start_workload(name)
-        _, reports, logs = self.make_dirs()
-        status, out, _ = self.run_in_process("-p", name, "-d", "0.6", "-s", "0.2", "-r", str(reports), "-l", str(logs))
+        self.make_dirs()
+        status, out, _ = self.run_in_process("-p", name, "-d", "0.6", "-s", "0.2", *self.out_args)
         self.assertEqual(status, 0)
         self.assertIn("Too few samples", out)
 
@@ -59,7 +59,7 @@ class MonitorCommandTest(MonitorTestCase):
         """No process of that name: exit 1, the README's message, and no empty report left behind."""
         _, reports, logs = self.make_dirs()
         name = unique_name("nobody")
-        result = self.run_monitor("-p", name, "-d", "2", "-s", "1", "-r", str(reports), "-l", str(logs))
+        result = self.run_monitor("-p", name, "-d", "2", "-s", "1", *self.out_args)
         self.assertEqual(result.returncode, 1)
         self.assertOneLineError(result.stderr)
         self.assertIn(f"No running process named '{name}'", result.stderr)

@@ -43,16 +43,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> None:
     if args.name:
         set_process_name(args.name)
+    # Children report through a pipe once renamed, so 'ready' means every instance exists.
+    read_end, write_end = os.pipe()
+    is_parent = True
     for _ in range(args.children):
         if os.fork() == 0:
             if args.child_name:
                 set_process_name(args.child_name)
+            os.write(write_end, b"+")
+            is_parent = False
             args.children = 0
             break
+    if is_parent:
+        for _ in range(args.children):
+            os.read(read_end, 1)
+        print("ready", flush=True)
     hoard: list[bytearray] = []
     files = []
     start = time.monotonic()
-    print("ready", flush=True)
     leaked = opened = 0.0
     while (elapsed := time.monotonic() - start) < args.seconds:
         while leaked < args.leak_mib_per_s * elapsed:
