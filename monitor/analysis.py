@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, cast
+
+import pandas as pd
+
+from monitor.columns import MEMORY, PID
 
 HEURISTIC_MIN_SAMPLES = 10
 HEURISTIC_RISE_PERCENT = 66
@@ -65,3 +69,14 @@ def readme_heuristic(values: Sequence[float]) -> HeuristicResult:
         elif after < before:
             down += 1
     return HeuristicResult(samples=len(values), steps_up=up, steps_down=down)
+
+
+def whole_run_series(detail: pd.DataFrame, samples: int) -> dict[int, list[float]]:
+    """Private-memory series of each PID present in every one of the run's `samples` ticks."""
+    series: dict[int, list[float]] = {}
+    if detail.empty:
+        return series
+    for pid, values in detail.groupby(PID, sort=True)[MEMORY]:
+        if len(values) == samples:
+            series[int(cast(int, pid))] = values.tolist()
+    return series

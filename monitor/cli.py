@@ -14,11 +14,11 @@ from typing import Callable, Sequence, TextIO
 import psutil
 
 from monitor import targets
-from monitor.analysis import readme_heuristic
+from monitor.analysis import readme_heuristic, whole_run_series
 from monitor.columns import DETAIL_COLUMNS, MEMORY, REPORT_COLUMNS
 from monitor.options import Options, parse_options
 from monitor.paths import claim_files, prepare_dir, run_stem
-from monitor.recorder import CsvStream
+from monitor.recorder import CsvStream, read_detail
 from monitor.report import Summary, format_summary
 from monitor.session import EndReason, RunResult, Session, finish_command
 from monitor.status import ExitStatus, MonitorError, UsageError
@@ -157,7 +157,7 @@ def _monitor(
     if launched is not None:
         result.command_status, sentence = finish_command(launched, log)
         result.notes.append(sentence)
-    for line in _summary_lines(target, result):
+    for line in _summary_lines(target, result, paths[DETAIL_SUFFIX]):
         echo(line)
         log.info(line)
     echo(f"Report: {paths[REPORT_SUFFIX]}")
@@ -169,9 +169,15 @@ def _monitor(
     return ExitStatus.SUCCESS
 
 
-def _summary_lines(target: _Target, result: RunResult) -> list[str]:
+def _summary_lines(target: _Target, result: RunResult, detail_path: Path) -> list[str]:
+    samples = len(result.frame)
     heuristic = readme_heuristic(result.frame[MEMORY].tolist())
-    summary = Summary(target.label, len(result.frame), result.means, heuristic, result.pids)
+    per_process = {}
+    if len(result.processes) > 1 and samples:
+        # Whole-DataFrame work, once, at the end: the detail rows were only ever streamed to disk.
+        for pid, series in whole_run_series(read_detail(detail_path), samples).items():
+            per_process[pid] = (result.processes[pid], readme_heuristic(series))
+    summary = Summary(target.label, samples, result.means, heuristic, list(result.processes), per_process)
     lines = [f"Stopped: {result.end_reason.value}" if result.end_reason is not EndReason.DURATION else ""]
     lines += result.notes
     lines += format_summary(summary)

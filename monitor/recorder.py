@@ -11,6 +11,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from monitor.columns import MEMORY, NAME, PID
+
 # fsync costs a disk round trip; once a second bounds what a power cut can take.
 FSYNC_EVERY_S = 1.0
 
@@ -87,3 +89,8 @@ class FrameBuffer:
         if self._pending:
             self._chunks.append(pd.DataFrame.from_records(self._pending, columns=self.columns))
             self._pending = []
+
+
+def read_detail(path: Path) -> pd.DataFrame:
+    """The per-process detail CSV of a run, only the columns the per-PID verdicts need."""
+    return pd.read_csv(path, usecols=[PID, NAME, MEMORY])

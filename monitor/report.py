@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from monitor.analysis import HeuristicResult
@@ -69,6 +69,8 @@ class Summary:
     averages: Mapping[str, float]
     heuristic: HeuristicResult
     pids: Sequence[int] = ()
+    # PIDs watched through the whole run -> (name, README-rule result); empty for one process.
+    per_process: Mapping[int, tuple[str, HeuristicResult]] = field(default_factory=dict)
 
 
 def heuristic_line(result: HeuristicResult) -> str:
@@ -95,4 +97,10 @@ def format_summary(summary: Summary) -> list[str]:
             f"  Average handles/FDs:    {averages[HANDLES]:.2f}",
         ]
     lines.append(heuristic_line(summary.heuristic))
+    if summary.per_process:
+        leaky = [f"pid {pid} ('{name}')" for pid, (name, result) in summary.per_process.items() if result.leak]
+        if leaky:
+            lines.append(f"{LEAK_WARNING} in single instances: {', '.join(leaky)}")
+        else:
+            lines.append(f"No single instance looks leaky ({len(summary.per_process)} watched through the whole run)")
     return lines

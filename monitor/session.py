@@ -43,7 +43,7 @@ class RunResult:
     frame: pd.DataFrame
     means: dict[str, float]
     clock: ClockStats
-    pids: list[int]
+    processes: dict[int, str]
     signal_status: ExitStatus | None = None
     error: str | None = None
     command_status: int | None = None
@@ -105,7 +105,7 @@ class Session:
             frame=self.frame.frame(),
             means=self.means.means(),
             clock=clock.stats,
-            pids=sorted(self.targets.seen),
+            processes=dict(sorted(self.targets.seen.items())),
             signal_status=stop.status,
             error=error,
         )

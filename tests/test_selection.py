@@ -1,0 +1,159 @@
+"""Which processes are watched: every instance of a name, --pid, children, and a launched command."""
+
+from __future__ import annotations
+
+import sys
+import time
+import unittest
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+from monitor.analysis import whole_run_series
+from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, unique_name
+
+
+def uss_from_proc(pid: int) -> int:
+    """Private memory straight from /proc/PID/smaps_rollup, independent of psutil."""
+    private = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            private += int(line.split()[1]) * 1024
+    return private
+
+
+class WholeRunSeriesTest(unittest.TestCase):
+    def test_only_pids_present_in_every_tick_have_a_series(self) -> None:
+        """A PID that joined late is left out of the per-process verdicts."""
+        detail = pd.DataFrame({"pid": [1, 2, 1, 2, 1, 3], "name": ["a"] * 6, "private_memory": [10, 5, 11, 5, 12, 9]})
+        self.assertEqual(whole_run_series(detail, samples=3), {1: [10, 11, 12]})
+
+
+@LINUX_ONLY
+class InstancesTest(MonitorTestCase):
+    def test_four_same_named_processes_are_summed(self) -> None:
+        """Parent and three forked children: process_count 4, USS the sum of the four, four PIDs in the detail CSV."""
+        name = unique_name("quad")
+        parent = self.start_workload(name, "--children", "3")
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "2", "-s", "0.5", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
+        self.assertEqual(len(rows), 4)
+        self.assertEqual({row["process_count"] for row in rows}, {"4"})
+        detail = read_csv(only_file(reports, f"{name}_*_processes.csv"))
+        pids = {int(row["pid"]) for row in detail}
+        self.assertEqual(len(pids), 4)
+        self.assertIn(parent.pid, pids)
+        expected = sum(uss_from_proc(pid) for pid in pids)
+        measured = int(rows[-1]["private_memory"])
+        self.assertLess(abs(measured - expected) / expected, 0.15, (measured, expected))
+        for row in rows:
+            per_tick = sum(int(d["private_memory"]) for d in detail if d["timestamp"] == row["timestamp"])
+            self.assertEqual(per_tick, int(row["private_memory"]))
+
+    def test_instances_join_and_leave_during_the_run(self) -> None:
+        """One instance exits at 1 s and another starts at 1.5 s: the count goes 2, 1, 2 and the run goes on."""
+        name = unique_name("churn")
+        self.start_workload(name)
+        leaver = self.start_workload(name, "--seconds", "1")
+        _, reports, _ = self.make_dirs()
+        monitor = self.start_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
+        time.sleep(1.6)
+        joiner = self.start_workload(name)
+        out, err = monitor.communicate(timeout=20)
+        self.assertEqual(monitor.returncode, 0, err)
+        counts = [int(row["process_count"]) for row in read_csv(only_file(reports, f"{name}_*[0-9].csv"))]
+        self.assertEqual(len(counts), 12)
+        self.assertEqual(counts[0], 2)
+        self.assertIn(1, counts)
+        self.assertEqual(counts[-1], 2)
+        pids = {int(row["pid"]) for row in read_csv(only_file(reports, f"{name}_*_processes.csv"))}
+        self.assertIn(leaver.pid, pids)
+        self.assertIn(joiner.pid, pids)
+        self.assertIn(f"(pid {leaver.pid}) exited", out)
+
+    def test_leaky_instance_is_named(self) -> None:
+        """Two instances, one leaking: the summary names the leaking PID only."""
+        name = unique_name("pair")
+        leaky = self.start_workload(name, "--leak-mib-per-s", "20")
+        steady = self.start_workload(name)
+        self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        line = next(line for line in result.stdout.splitlines() if "single instances" in line)
+        self.assertIn(f"pid {leaky.pid}", line)
+        self.assertNotIn(f"pid {steady.pid}", line)
+
+
+@LINUX_ONLY
+class PidAndChildrenTest(MonitorTestCase):
+    def test_pid_option_monitors_that_process(self) -> None:
+        """--pid N -d 1 -s 0.25 writes a four-row report of that PID, exit 0."""
+        proc = self.start_workload(unique_name("bypid"))
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("--pid", str(proc.pid), "-d", "1", "-s", "0.25", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        report = only_file(reports, "*[0-9].csv")
+        self.assertEqual(len(read_csv(report)), 4)
+        self.assertEqual({int(r["pid"]) for r in read_csv(only_file(reports, "*_processes.csv"))}, {proc.pid})
+
+    def test_missing_pid_exits_1(self) -> None:
+        """A PID that does not exist: exit 1 with one line."""
+        self.make_dirs()
+        result = self.run_monitor("--pid", "999999999", "-d", "1", "-s", "0.5", *self.out_args)
+        self.assertEqual(result.returncode, 1)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("No process with PID 999999999", result.stderr)
+
+    def test_include_children_adds_differently_named_children(self) -> None:
+        """--include-children counts a parent's two children, whatever they are called."""
+        name = unique_name("family")
+        self.start_workload(name, "--children", "2", "--child-name", unique_name("kid"))
+        _, reports, _ = self.make_dirs()
+        plain = self.run_monitor("-p", name, "-d", "0.5", "-s", "0.25", *self.out_args)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        _, reports_with, _ = self.make_dirs()
+        with_children = self.run_monitor("-p", name, "-d", "0.5", "-s", "0.25", "--include-children", *self.out_args)
+        self.assertEqual(with_children.returncode, 0, with_children.stderr)
+        self.assertEqual({r["process_count"] for r in read_csv(only_file(reports, "*[0-9].csv"))}, {"1"})
+        self.assertEqual({r["process_count"] for r in read_csv(only_file(reports_with, "*[0-9].csv"))}, {"3"})
+
+
+@LINUX_ONLY
+class LaunchTest(MonitorTestCase):
+    def test_command_that_exits_ends_the_run(self) -> None:
+        """-d 20 -- a command exiting after 2 s: the run ends within 10 s with at least 5 samples and its status."""
+        _, reports, _ = self.make_dirs()
+        started = time.monotonic()
+        result = self.run_monitor(
+            "-d", "20", "-s", "0.25", *self.out_args, "--", sys.executable, str(WORKLOAD), "--seconds", "2"
+        )
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertGreaterEqual(len(read_csv(only_file(reports, "*[0-9].csv"))), 5)
+        self.assertIn("command exited with status 0", result.stdout)
+
+    def test_command_outliving_the_duration_is_terminated(self) -> None:
+        """A command still running at the end is terminated, and no process of it is left."""
+        self.make_dirs()
+        result = self.run_monitor(
+            "-d", "1", "-s", "0.25", *self.out_args, "--", sys.executable, str(WORKLOAD), "--seconds", "60"
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("was terminated", result.stdout)
+        pid = int(result.stdout.split("(pids ")[1].split(")")[0])
+        self.assertFalse(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+
+    def test_command_that_cannot_start_exits_1(self) -> None:
+        """A command that does not exist: exit 1 with one line."""
+        self.make_dirs()
+        result = self.run_monitor("-d", "1", "-s", "0.5", *self.out_args, "--", "no-such-command-xyz")
+        self.assertEqual(result.returncode, 1)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("cannot start command", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
