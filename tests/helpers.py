@@ -45,7 +45,7 @@ class MonitorTestCase(unittest.TestCase):
     def start_workload(self, name: str, *args: str) -> subprocess.Popen[str]:
         """Start tests/workloads/workload.py as `name`, wait until it runs, reap it (and its children) at cleanup."""
         proc = subprocess.Popen(
-            [sys.executable, str(WORKLOAD), "--name", name, *args],
+            [sys.executable, str(WORKLOAD), "--announce", "--name", name, *args],
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,

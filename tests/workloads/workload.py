@@ -3,7 +3,7 @@
     python tests/workloads/workload.py --name demo-leak --leak-mib-per-s 20 --seconds 30
 
 Shapes: steady (default), a memory leak (--leak-mib-per-s), a descriptor leak (--fds-per-s),
-same-named children (--children N), and an early exit (--seconds). Prints 'ready' once it runs.
+same-named children (--children N), and an early exit (--seconds).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--children", type=int, default=0, help="fork this many children with the same shape")
     parser.add_argument("--child-name", help="name for the children (default: --name)")
     parser.add_argument("--busy", action="store_true", help="burn CPU instead of sleeping")
+    parser.add_argument("--announce", action="store_true", help="print 'ready' once every instance runs")
     return parser.parse_args(argv)
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> None:
             is_parent = False
             args.children = 0
             break
-    if is_parent:
+    if is_parent and args.announce:
         for _ in range(args.children):
             os.read(read_end, 1)
         print("ready", flush=True)
