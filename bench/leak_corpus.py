@@ -1,0 +1,232 @@
+"""A labelled synthetic corpus of memory and handle series, deterministic by seed.
+
+    python bench/leak_corpus.py --seed 1 | head
+
+Each case is one series (times in seconds, values in bytes or handles) with a known label: `leak`
+for growth that continues to the end of the run, `no-leak` otherwise. Shapes are drawn from what
+real processes do: noise with heavy tails, 4 KiB pages, GC sawtooth, warm-up, periodic load,
+uneven sampling intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+PAGE = 4096
+MIB = 1024 * 1024
+LENGTHS = (30, 120, 400)
+INTERVALS_S = (0.5, 5.0, 60.0)
+
+Rng = np.random.Generator
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled series."""
+
+    shape: str
+    metric: str  # "memory" or "handles"
+    leak: bool
+    t: np.ndarray
+    y: np.ndarray
+
+
+def _times(rng: Rng, n: int, interval_s: float, uneven: bool) -> np.ndarray:
+    steps = np.full(n, interval_s)
+    if uneven:
+        steps = steps * rng.uniform(0.7, 1.3, n)
+    return np.cumsum(steps)
+
+
+def _noise(rng: Rng, n: int, sd: float) -> np.ndarray:
+    """Gaussian or heavy-tailed (Student t, 3 degrees of freedom) noise of roughly the given spread."""
+    if rng.random() < 0.5:
+        return rng.normal(0, sd, n)
+    return rng.standard_t(3, n) * sd / np.sqrt(3)
+
+
+def _pages(values: np.ndarray) -> np.ndarray:
+    return np.round(values / PAGE) * PAGE
+
+
+def _ramp(n: int, start_frac: float = 0.0) -> np.ndarray:
+    """0 until start_frac of the run, then rising linearly to 1 at the end."""
+    x = np.linspace(0, 1, n)
+    return np.clip((x - start_frac) / (1 - start_frac), 0, None)
+
+
+# Memory shapes: f(rng, n) -> values in bytes. Noise spread is `sd`; a leak's total rise is given
+# relative to it, so that "signal to noise" means rise over the run / noise standard deviation.
+def _linear(snr: float) -> Callable[[Rng, int], np.ndarray]:
+    def make(rng: Rng, n: int) -> np.ndarray:
+        sd = rng.uniform(64, 512) * 1024
+        return 200 * MIB + snr * sd * _ramp(n) + _noise(rng, n, sd)
+
+    return make
+
+
+def _slow(rng: Rng, n: int) -> np.ndarray:
+    # A few pages over the whole run, on a quiet process.
+    return 80 * MIB + rng.integers(12, 40) * PAGE * _ramp(n) + _noise(rng, n, PAGE / 2)
+
+
+def _step(rng: Rng, n: int) -> np.ndarray:
+    steps = int(rng.integers(5, 9))
+    size = rng.uniform(0.5, 4) * MIB
+    level = np.floor(np.linspace(0, steps, n, endpoint=False)) * size
+    return 150 * MIB + level + _noise(rng, n, size / 10)
+
+
+def _sawtooth(rising: bool) -> Callable[[Rng, int], np.ndarray]:
+    def make(rng: Rng, n: int) -> np.ndarray:
+        period = int(rng.integers(max(4, n // 12), max(6, n // 5)))
+        height = rng.uniform(5, 30) * MIB
+        phase = (np.arange(n) + rng.integers(0, period)) % period
+        floor = rng.uniform(0.3, 1.0) * height * _ramp(n) if rising else 0.0
+        return 300 * MIB + floor + height * phase / period + _noise(rng, n, height / 50)
+
+    return make
+
+
+def _late_start(rng: Rng, n: int) -> np.ndarray:
+    sd = rng.uniform(64, 256) * 1024
+    return 120 * MIB + rng.uniform(10, 30) * sd * _ramp(n, rng.uniform(0.3, 0.6)) + _noise(rng, n, sd)
+
+
+def _flat(rng: Rng, n: int) -> np.ndarray:
+    return 100 * MIB + _noise(rng, n, rng.uniform(64, 512) * 1024)
+
+
+def _flat_constant_runs(rng: Rng, n: int) -> np.ndarray:
+    values = np.full(n, 64 * MIB, dtype=float)
+    i = 0
+    while i < n:
+        run = int(rng.integers(5, max(6, n // 4)))
+        values[i : i + run] += rng.choice([-2, -1, 0, 0, 1, 2]) * PAGE
+        i += run
+    return values
+
+
+def _plateau(rng: Rng, n: int) -> np.ndarray:
+    sd = rng.uniform(64, 256) * 1024
+    warm = rng.uniform(0.1, 0.3) * n
+    rise = rng.uniform(20, 80) * MIB
+    x = np.arange(n)
+    return 50 * MIB + rise * (1 - np.exp(-x / (warm / 4))) + _noise(rng, n, sd)
+
+
+def _ar1(rng: Rng, n: int) -> np.ndarray:
+    phi, sd = rng.uniform(0.6, 0.9), rng.uniform(64, 512) * 1024
+    shocks = rng.normal(0, sd * np.sqrt(1 - phi**2), n)
+    values = np.empty(n)
+    values[0] = rng.normal(0, sd)
+    for i in range(1, n):
+        values[i] = phi * values[i - 1] + shocks[i]
+    return 90 * MIB + values
+
+
+def _periodic(rng: Rng, n: int) -> np.ndarray:
+    period = rng.uniform(n / 8, n / 3)
+    amplitude = rng.uniform(2, 20) * MIB
+    x = np.arange(n)
+    return 200 * MIB + amplitude * np.sin(2 * np.pi * x / period + rng.uniform(0, 6.3)) + _noise(rng, n, amplitude / 20)
+
+
+def _spike(rng: Rng, n: int) -> np.ndarray:
+    values = _flat(rng, n)
+    at = int(rng.integers(n // 4, n - 1))
+    values[at : at + int(rng.integers(1, 3))] += rng.uniform(20, 200) * MIB
+    return values
+
+
+MEMORY_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
+    "linear-snr3": (True, _linear(3)),
+    "linear-snr6": (True, _linear(6)),
+    "linear-snr20": (True, _linear(20)),
+    "slow": (True, _slow),
+    "step": (True, _step),
+    "sawtooth-rising-floor": (True, _sawtooth(rising=True)),
+    "late-start": (True, _late_start),
+    "flat": (False, _flat),
+    "flat-constant-runs": (False, _flat_constant_runs),
+    "sawtooth-flat-floor": (False, _sawtooth(rising=False)),
+    "plateau": (False, _plateau),
+    "ar1": (False, _ar1),
+    "periodic": (False, _periodic),
+    "spike": (False, _spike),
+}
+
+
+# Handle shapes: whole numbers of open handles or descriptors.
+def _fd_leak(rng: Rng, n: int) -> np.ndarray:
+    leaked = rng.integers(4, 30)
+    return 20 + np.floor(leaked * _ramp(n)) + rng.binomial(2, 0.2, n)
+
+
+def _fd_late_leak(rng: Rng, n: int) -> np.ndarray:
+    return 30 + np.floor(rng.integers(5, 25) * _ramp(n, rng.uniform(0.3, 0.6))) + rng.binomial(1, 0.3, n)
+
+
+def _fd_flat(rng: Rng, n: int) -> np.ndarray:
+    # Transient handles: files opened and closed again between samples.
+    return 40 + rng.binomial(3, 0.3, n)
+
+
+def _fd_plateau(rng: Rng, n: int) -> np.ndarray:
+    opened = rng.integers(5, 40)
+    warm = int(rng.uniform(0.1, 0.3) * n) + 1
+    return 12 + np.minimum(np.arange(n) * opened // warm, opened) + rng.binomial(1, 0.2, n)
+
+
+def _fd_periodic(rng: Rng, n: int) -> np.ndarray:
+    period = rng.uniform(n / 8, n / 3)
+    return 25 + np.round(rng.integers(3, 15) * (1 + np.sin(2 * np.pi * np.arange(n) / period)) / 2)
+
+
+def _fd_spike(rng: Rng, n: int) -> np.ndarray:
+    values = _fd_flat(rng, n)
+    at = int(rng.integers(n // 4, n - 1))
+    values[at] += rng.integers(50, 500)
+    return values
+
+
+HANDLE_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
+    "fd-leak": (True, _fd_leak),
+    "fd-late-leak": (True, _fd_late_leak),
+    "fd-flat": (False, _fd_flat),
+    "fd-plateau": (False, _fd_plateau),
+    "fd-periodic": (False, _fd_periodic),
+    "fd-spike": (False, _fd_spike),
+}
+
+
+def generate(seed: int = 0, lengths: tuple[int, ...] = LENGTHS, repeats: int = 6) -> list[Case]:
+    """Every shape at every length and interval, `repeats` times, reproducibly from `seed`."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for n in lengths:
+        for metric, shapes in (("memory", MEMORY_SHAPES), ("handles", HANDLE_SHAPES)):
+            for shape, (leak, make) in shapes.items():
+                for interval_s in INTERVALS_S:
+                    for _ in range(repeats):
+                        t = _times(rng, n, interval_s, uneven=rng.random() < 0.3)
+                        values = make(rng, n)
+                        y = _pages(values) if metric == "memory" else np.maximum(values, 0).round()
+                        cases.append(Case(shape, metric, leak, t, y))
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Print a summary of the labelled corpus.")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    for case in generate(args.seed):
+        print(f"{case.metric:8} {case.shape:22} n={len(case.y):4} leak={case.leak!s:5} first={case.y[0]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
