@@ -1,13 +1,19 @@
-"""Pure analysis over samples: running means, averages and the README leak heuristic."""
+"""Pure analysis over samples: running means, averages, the README leak heuristic and the trend verdicts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence, cast
+from typing import Mapping, Sequence, cast
 
+import numpy as np
 import pandas as pd
 
-from monitor.columns import MEMORY, PID
+from monitor.columns import CPU, HANDLES, MEMORY, METRICS, PID, TIMESTAMP
+from monitor.trend import Trend, detect_trend
+
+# The smallest step each leak-checked metric moves in: a memory page, one handle.
+QUANTUM = {MEMORY: 4096.0, HANDLES: 1.0}
+LEAK_METRICS = (MEMORY, HANDLES)
 
 HEURISTIC_MIN_SAMPLES = 10
 HEURISTIC_RISE_PERCENT = 66
@@ -80,3 +86,49 @@ def whole_run_series(detail: pd.DataFrame, samples: int) -> dict[int, list[float
         if len(values) == samples:
             series[int(cast(int, pid))] = values.tolist()
     return series
+
+
+@dataclass(frozen=True)
+class MetricLeak:
+    """Both leak verdicts for one metric."""
+
+    heuristic: HeuristicResult
+    trend: Trend
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Everything the summary says about a run's rows."""
+
+    samples: int
+    averages: dict[str, float]
+    leaks: dict[str, MetricLeak]
+
+    @property
+    def leak_found(self) -> bool:
+        """True when the trend detector calls memory or handles a leak."""
+        return any(leak.trend.verdict == "leak" for leak in self.leaks.values())
+
+
+def elapsed_seconds(timestamps: pd.Series) -> pd.Series:
+    """Seconds since the first of a column of ISO 8601 timestamps (with UTC offsets)."""
+    moments = pd.to_datetime(timestamps, utc=True)
+    return (moments - moments.iloc[0]).dt.total_seconds()
+
+
+def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = None) -> RunAnalysis:
+    """Averages and leak verdicts for a report's rows; `headroom` is what is left before each metric's limit."""
+    samples = len(frame)
+    if not samples:
+        averages = dict.fromkeys(METRICS, 0.0)
+    else:
+        averages = {metric: float(frame[metric].mean()) for metric in (CPU, MEMORY, HANDLES)}
+    times = elapsed_seconds(frame[TIMESTAMP]).to_numpy(dtype=float) if samples else np.empty(0)
+    leaks = {}
+    for metric in LEAK_METRICS:
+        values = frame[metric].to_numpy(dtype=float)
+        leaks[metric] = MetricLeak(
+            heuristic=readme_heuristic(list(values)),
+            trend=detect_trend(times, values, QUANTUM[metric], (headroom or {}).get(metric)),
+        )
+    return RunAnalysis(samples, averages, leaks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import subprocess
 import sys
@@ -14,12 +15,12 @@ from typing import Callable, Sequence, TextIO
 import psutil
 
 from monitor import targets
-from monitor.analysis import readme_heuristic, whole_run_series
-from monitor.columns import DETAIL_COLUMNS, MEMORY, REPORT_COLUMNS
+from monitor.analysis import analyze, readme_heuristic, whole_run_series
+from monitor.columns import DETAIL_COLUMNS, REPORT_COLUMNS
 from monitor.options import Options, parse_options
 from monitor.paths import claim_files, prepare_dir, run_stem
-from monitor.recorder import CsvStream, read_detail
-from monitor.report import Summary, format_summary
+from monitor.recorder import CsvStream, read_detail, read_report
+from monitor.report import Summary, format_summary, summary_json
 from monitor.session import EndReason, RunResult, Session, finish_command
 from monitor.status import ExitStatus, MonitorError, UsageError
 from monitor.stopping import StopSignals
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
-        return program(options, out)
+        return program(options, out, err)
     except MonitorError as exc:
         print(f"error: {exc}", file=err)
         return ExitStatus.ERROR
@@ -95,8 +96,10 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
         raise MonitorError(f"cannot start command '{command[0]}': {exc.strerror or exc}") from None
 
 
-def program(options: Options, out: TextIO) -> ExitStatus:
+def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
+    if options.analyze:
+        return analyze_reports(options.analyze, options.json, out, err)
     started = datetime.datetime.now().astimezone()
     reports_dir = prepare_dir(options.reports_dir, "reports", "-r/--reports-dir")
     logs_dir = prepare_dir(options.logs_dir, "logs", "-l/--logs-dir")
@@ -171,17 +174,35 @@ def _monitor(
 
 def _summary_lines(target: _Target, result: RunResult, detail_path: Path) -> list[str]:
     samples = len(result.frame)
-    heuristic = readme_heuristic(result.frame[MEMORY].tolist())
+    analysis = analyze(result.frame, result.headroom)
     per_process = {}
     if len(result.processes) > 1 and samples:
         # Whole-DataFrame work, once, at the end: the detail rows were only ever streamed to disk.
         for pid, series in whole_run_series(read_detail(detail_path), samples).items():
             per_process[pid] = (result.processes[pid], readme_heuristic(series))
-    summary = Summary(target.label, samples, result.means, heuristic, list(result.processes), per_process)
+    summary = Summary(target.label, analysis, list(result.processes), per_process)
     lines = [f"Stopped: {result.end_reason.value}" if result.end_reason is not EndReason.DURATION else ""]
     lines += result.notes
     lines += format_summary(summary)
     return [line for line in lines if line]
+
+
+def analyze_reports(paths: Sequence[Path], as_json: bool, out: TextIO, err: TextIO) -> ExitStatus:
+    """Print the summary (or a JSON line) of each saved report; a bad file is reported and skipped."""
+    status = ExitStatus.SUCCESS
+    for path in paths:
+        try:
+            analysis = analyze(read_report(path))
+        except MonitorError as exc:
+            print(f"error: {exc}", file=err)
+            status = ExitStatus.ERROR
+            continue
+        if as_json:
+            print(json.dumps({"file": str(path), **summary_json(analysis)}), file=out)
+        else:
+            for line in format_summary(Summary(f"'{path}'", analysis)):
+                print(line, file=out)
+    return status
 
 
 class _run_log:  # noqa: N801 - used as a context manager like open()

@@ -30,6 +30,8 @@ class Options:
     logs_dir: Path
     include_children: bool = False
     debug: bool = False
+    analyze: tuple[Path, ...] = ()
+    json: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,9 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("-p", "--process", metavar="NAME", help="exact process name to monitor (every instance)")
     target.add_argument("--pid", type=_pid, metavar="PID", help="monitor exactly this process id")
-    parser.add_argument(
-        "-d", "--duration", type=_seconds, required=True, metavar="SECONDS", help="how long to monitor, in seconds"
-    )
+    parser.add_argument("-d", "--duration", type=_seconds, metavar="SECONDS", help="how long to monitor, in seconds")
     parser.add_argument(
         "-s",
         "--sampling",
@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--include-children", action="store_true", help="add every descendant of the monitored processes"
     )
+    parser.add_argument(
+        "--analyze",
+        nargs="+",
+        type=Path,
+        metavar="REPORT",
+        help="re-analyse saved CSV reports instead of monitoring (-p and -d not needed)",
+    )
+    parser.add_argument("--json", action="store_true", help="with --analyze: one JSON object per report per line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return parser
 
@@ -113,6 +121,26 @@ def parse_options(argv: Sequence[str]) -> Options:
     """Turn argv into Options, or raise UsageError with a one-line reason."""
     own_args, command = _split_command(list(argv))
     args = build_parser().parse_args(own_args)
+    if args.analyze:
+        if command or args.process is not None or args.pid is not None:
+            raise UsageError("--analyze reads saved reports; it takes no -p, --pid or command")
+        return Options(
+            process_name=None,
+            pid=None,
+            command=(),
+            duration_s=0.0,
+            interval_s=0.0,
+            sample_count=0,
+            reports_dir=args.reports_dir,
+            logs_dir=args.logs_dir,
+            debug=args.debug,
+            analyze=tuple(args.analyze),
+            json=args.json,
+        )
+    if args.json:
+        raise UsageError("--json goes with --analyze REPORT.csv")
+    if args.duration is None:
+        raise UsageError("the following arguments are required: -d/--duration")
     if args.process is not None and not args.process.strip():
         raise UsageError("argument -p/--process: the process name is empty; give the name to monitor")
     if command and (args.process is not None or args.pid is not None):

@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from monitor.columns import MEMORY, NAME, PID
+from monitor.columns import MEMORY, METRICS, NAME, PID, REPORT_COLUMNS, TIMESTAMP
+from monitor.status import MonitorError
 
 # fsync costs a disk round trip; once a second bounds what a power cut can take.
 FSYNC_EVERY_S = 1.0
@@ -94,3 +95,25 @@ class FrameBuffer:
 def read_detail(path: Path) -> pd.DataFrame:
     """The per-process detail CSV of a run, only the columns the per-PID verdicts need."""
     return pd.read_csv(path, usecols=[PID, NAME, MEMORY])
+
+
+def read_report(path: Path) -> pd.DataFrame:
+    """A saved report's rows, checked to start with this project's four columns; MonitorError if not."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise MonitorError(f"{path}: no such file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise MonitorError(f"{path}: not a readable CSV file ({exc})") from None
+    expected = list(REPORT_COLUMNS[:4])
+    if list(frame.columns[:4]) != expected:
+        raise MonitorError(f"{path}: not a report of this monitor (its first columns must be {', '.join(expected)})")
+    try:
+        for column in METRICS:
+            frame[column] = pd.to_numeric(frame[column], errors="raise")
+        pd.to_datetime(frame[TIMESTAMP], utc=True)
+    except (ValueError, TypeError) as exc:
+        raise MonitorError(f"{path}: a row is malformed ({exc})") from None
+    if frame[list(METRICS)].isna().any().any():
+        raise MonitorError(f"{path}: a row has an empty value")
+    return frame

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from monitor.columns import HANDLES, MEMORY
 from monitor.status import MonitorError
 
 IS_WINDOWS = psutil.WINDOWS
@@ -76,3 +77,19 @@ def _cpu_since_creation(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     age_s = time.time() - proc.create_time()
     return 100.0 * (times.user + times.system) / age_s if age_s > 0 else 0.0
+
+
+def headroom(processes: list[psutil.Process], handles_now: float) -> dict[str, float | None]:
+    """How much each metric may still grow before a limit: available memory, and the open-file limit.
+
+    The open-file limit is per process, so it is given only when one process is watched (Linux).
+    """
+    room: dict[str, float | None] = {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
+    if len(processes) == 1 and hasattr(psutil, "RLIMIT_NOFILE"):
+        try:
+            soft, _ = processes[0].rlimit(psutil.RLIMIT_NOFILE)
+        except (psutil.Error, OSError):
+            return room
+        if soft != psutil.RLIM_INFINITY:
+            room[HANDLES] = float(soft) - handles_now
+    return room

@@ -17,7 +17,7 @@ from monitor.clock import ClockStats, TickClock
 from monitor.columns import METRICS, REPORT_COLUMNS
 from monitor.recorder import CsvStream, FrameBuffer
 from monitor.report import format_header, format_row
-from monitor.sampler import ProcessReading, read_process
+from monitor.sampler import ProcessReading, headroom, read_process
 from monitor.status import ExitStatus, MonitorError
 from monitor.stopping import StopSignals
 from monitor.targets import TargetSet
@@ -41,9 +41,9 @@ class RunResult:
 
     end_reason: EndReason
     frame: pd.DataFrame
-    means: dict[str, float]
     clock: ClockStats
     processes: dict[int, str]
+    headroom: dict[str, float | None]
     signal_status: ExitStatus | None = None
     error: str | None = None
     command_status: int | None = None
@@ -71,6 +71,7 @@ class Session:
         self.frame = FrameBuffer(REPORT_COLUMNS)
         self.means = RunningMeans(METRICS)
         self.end_reason = EndReason.DURATION
+        self._last_handles = 0.0
 
     def start(self) -> list[ProcessReading]:
         """Find the first targets and prime their CPU counters; raises MonitorError on AccessDenied."""
@@ -103,7 +104,7 @@ class Session:
         return RunResult(
             end_reason=self.end_reason,
             frame=self.frame.frame(),
-            means=self.means.means(),
+            headroom=headroom(list(self.targets.live.values()), self._last_handles),
             clock=clock.stats,
             processes=dict(sorted(self.targets.seen.items())),
             signal_status=stop.status,
@@ -136,6 +137,7 @@ class Session:
         cpu = sum(r.cpu_percent for r in readings)
         memory = sum(r.private_memory for r in readings)
         handles = sum(r.handles_fds for r in readings)
+        self._last_handles = handles
         row = (iso, round(cpu, 2), memory, handles, len(readings))
         # Memory first, then disk: a failed write still leaves the sample in the summary.
         self.frame.append(row)

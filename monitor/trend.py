@@ -21,10 +21,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+
+# scipy.stats takes half a second to import: it is loaded on first use, after sampling, so that the
+# monitor's first sample is not delayed by it.
+stats: Any = None
+
+
+def _load_stats() -> None:
+    global stats
+    if stats is None:
+        from scipy import stats as loaded
+
+        stats = loaded
+
 
 LEAK = "leak"
 NO_LEAK = "no-leak"
@@ -67,6 +80,7 @@ def detect_trend(
     headroom: float | None = None,
 ) -> Trend:
     """Judge whether `values` (sampled at `times_s`) leak; `headroom` is how much is left before a limit."""
+    _load_stats()
     t = np.asarray(times_s, dtype=float)
     y = np.asarray(values, dtype=float)
     n = len(y)

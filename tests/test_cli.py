@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import unittest
 
 from monitor.columns import REPORT_COLUMNS
@@ -12,16 +13,17 @@ from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, uniq
 @LINUX_ONLY
 class MonitorCommandTest(MonitorTestCase):
     def test_leaking_process_gets_the_warning_and_a_full_report(self) -> None:
-        """20 MiB/s leak, -d 3 -s 0.25: 12 rows on the grid, the README warning, CSV and log in the given dirs."""
+        """20 MiB/s leak, -d 5 -s 0.25: 20 rows on the grid, both leak verdicts, CSV and log in the given dirs."""
         name = unique_name("leaky")
         proc = self.start_workload(name, "--leak-mib-per-s", "20")
         _, reports, logs = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
+        result = self.run_monitor("-p", name, "-d", "5", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("potential memory leak detected", result.stdout)
+        self.assertIn("Memory trend: LEAK", result.stdout)
         report = only_file(reports, f"{name}_*[0-9].csv")
         rows = read_csv(report)
-        self.assertEqual(len(rows), 12)
+        self.assertEqual(len(rows), 20)
         self.assertEqual(list(rows[0])[: len(REPORT_COLUMNS)], list(REPORT_COLUMNS))
         memory = [int(row["private_memory"]) for row in rows]
         self.assertGreater(memory[-1] - memory[0], 30 * 1024 * 1024)
@@ -32,19 +34,26 @@ class MonitorCommandTest(MonitorTestCase):
         log = only_file(logs, f"{name}_*.log").read_text()
         self.assertIn(str(proc.pid), log)
         self.assertIn("potential memory leak detected", log)
-        self.assertEqual(log.count("DEBUG sample"), 12)
+        self.assertEqual(log.count("DEBUG sample"), 20)
+        # Re-analysed from the CSV, the trend's rate is the workload's 20 MiB/s within 30%.
+        status, out, _ = self.run_in_process("--analyze", str(report), "--json")
+        self.assertEqual(status, 0)
+        memory = json.loads(out)["leak"]["private_memory"]
+        self.assertEqual(memory["verdict"], "leak")
+        self.assertAlmostEqual(memory["rate_per_hour"] / (20 * 1024 * 1024 * 3600), 1.0, delta=0.3)
 
     def test_steady_process_gets_no_warning(self) -> None:
         """A process that holds its memory steady gets 'No memory leak detected' and averages."""
         name = unique_name("steady")
         self.start_workload(name)
         _, reports, _logs = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
+        result = self.run_monitor("-p", name, "-d", "2", "-s", "0.2", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("potential memory leak", result.stdout)
+        self.assertIn("Memory trend: no leak", result.stdout)
         self.assertIn("No memory leak detected", result.stdout)
         self.assertIn("Average private memory", result.stdout)
-        self.assertEqual(len(read_csv(only_file(reports, f"{name}_*[0-9].csv"))), 12)
+        self.assertEqual(len(read_csv(only_file(reports, f"{name}_*[0-9].csv"))), 10)
 
     def test_few_samples_say_too_few_to_judge(self) -> None:
         """Under 10 samples the summary says there are too few to judge."""

@@ -10,34 +10,34 @@ from monitor.clock import TickClock
 
 class TickClockTest(unittest.TestCase):
     def test_fires_each_planned_tick_on_its_grid(self) -> None:
-        """20 ticks at 50 ms fire in order, each close to start + k * interval."""
+        """20 ticks at 25 ms fire in order, each close to start + k * interval."""
         fired: list[tuple[int, float]] = []
 
         def note(k: int) -> bool:
             fired.append((k, time.monotonic()))
             return True
 
-        clock = TickClock(0.05, 20, note)
+        clock = TickClock(0.025, 20, note)
         start = time.monotonic()
         stats = clock.run(start)
         self.assertEqual([k for k, _ in fired], list(range(1, 21)))
         self.assertEqual((stats.fired, stats.missed), (20, 0))
-        worst = max(abs(at - (start + k * 0.05)) for k, at in fired)
+        worst = max(abs(at - (start + k * 0.025)) for k, at in fired)
         self.assertLess(worst, 0.025)  # generous: shared, noisy machines
 
     def test_slow_ticks_do_not_accumulate_drift(self) -> None:
-        """A tick that takes 30 ms of a 50 ms interval does not push later ticks back."""
+        """A tick that takes 15 ms of a 25 ms interval does not push later ticks back."""
 
         def slow(k: int) -> bool:
-            time.sleep(0.03)
+            time.sleep(0.015)
             return True
 
         start = time.monotonic()
-        stats = TickClock(0.05, 20, slow).run(start)
+        stats = TickClock(0.025, 20, slow).run(start)
         elapsed = time.monotonic() - start
         self.assertEqual(stats.fired, 20)
-        # Drifting by the job's run time would take 20 * 0.08 = 1.6 s.
-        self.assertLess(elapsed, 1.0 + 0.03 + 0.2)
+        # Drifting by the job's run time would take 20 * 0.04 = 0.8 s.
+        self.assertLess(elapsed, 0.5 + 0.015 + 0.15)
 
     def test_stalled_tick_is_skipped_and_counted(self) -> None:
         """A tick that stalls for 3.5 intervals makes the clock skip the ticks it missed, not bunch them."""
@@ -46,10 +46,10 @@ class TickClockTest(unittest.TestCase):
         def stall_once(k: int) -> bool:
             fired.append(k)
             if k == 2:
-                time.sleep(0.35)
+                time.sleep(0.175)
             return True
 
-        stats = TickClock(0.1, 10, stall_once).run()
+        stats = TickClock(0.05, 10, stall_once).run()
         self.assertGreaterEqual(stats.missed, 2)
         self.assertEqual(stats.fired + stats.missed, 10)
         self.assertEqual(fired, sorted(set(fired)))

@@ -20,13 +20,13 @@ from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, uniq
 @LINUX_ONLY
 class ProcessExitTest(MonitorTestCase):
     def test_process_exiting_mid_run_keeps_every_sample(self) -> None:
-        """A workload that exits after 1.2 s of a 5 s run: exit 0, the exit line, the summary, every row kept."""
+        """A workload that exits after 1.5 s of an 8 s run: exit 0, the exit line, the summary, every row kept."""
         name = unique_name("dies")
-        proc = self.start_workload(name, "--seconds", "1.2")
+        proc = self.start_workload(name, "--seconds", "1.5")
         _, reports, _logs = self.make_dirs()
         started = time.monotonic()
-        result = self.run_monitor("-p", name, "-d", "5", "-s", "0.2", *self.out_args)
-        self.assertLess(time.monotonic() - started, 4.5, "sampling should stop when the process exits")
+        result = self.run_monitor("-p", name, "-d", "8", "-s", "0.1", *self.out_args)
+        self.assertLess(time.monotonic() - started, 6, "sampling should stop when the process exits")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("Traceback", result.stderr)
         rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
@@ -41,8 +41,8 @@ class SignalTest(MonitorTestCase):
         name = unique_name("sig")
         self.start_workload(name)
         _, reports, _logs = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.2", *self.out_args)
-        time.sleep(2.5)
+        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *self.out_args)
+        time.sleep(1.5)
         monitor.send_signal(signum)
         out, err = monitor.communicate(timeout=15)
         return (monitor.returncode, out, err), only_file(reports, f"{name}_*[0-9].csv")
@@ -71,8 +71,8 @@ class SignalTest(MonitorTestCase):
         name = unique_name("kill9")
         self.start_workload(name)
         _, reports, _logs = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.2", *self.out_args)
-        time.sleep(2.5)
+        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *self.out_args)
+        time.sleep(1.5)
         monitor.kill()
         monitor.communicate(timeout=15)
         report = only_file(reports, f"{name}_*[0-9].csv")

@@ -54,18 +54,18 @@ class InstancesTest(MonitorTestCase):
             self.assertEqual(per_tick, int(row["private_memory"]))
 
     def test_instances_join_and_leave_during_the_run(self) -> None:
-        """One instance exits at 1 s and another starts at 1.5 s: the count goes 2, 1, 2 and the run goes on."""
+        """One instance exits at 2 s and another starts at 2.6 s: the count goes 2, 1, 2 and the run goes on."""
         name = unique_name("churn")
         self.start_workload(name)
-        leaver = self.start_workload(name, "--seconds", "1")
+        leaver = self.start_workload(name, "--seconds", "2")
         _, reports, _ = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
-        time.sleep(1.6)
+        monitor = self.start_monitor("-p", name, "-d", "4", "-s", "0.25", *self.out_args)
+        time.sleep(2.6)
         joiner = self.start_workload(name)
         out, err = monitor.communicate(timeout=20)
         self.assertEqual(monitor.returncode, 0, err)
         counts = [int(row["process_count"]) for row in read_csv(only_file(reports, f"{name}_*[0-9].csv"))]
-        self.assertEqual(len(counts), 12)
+        self.assertEqual(len(counts), 16)
         self.assertEqual(counts[0], 2)
         self.assertIn(1, counts)
         self.assertEqual(counts[-1], 2)
@@ -80,7 +80,7 @@ class InstancesTest(MonitorTestCase):
         leaky = self.start_workload(name, "--leak-mib-per-s", "20")
         steady = self.start_workload(name)
         self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.25", *self.out_args)
+        result = self.run_monitor("-p", name, "-d", "2.5", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         line = next(line for line in result.stdout.splitlines() if "single instances" in line)
         self.assertIn(f"pid {leaky.pid}", line)
