@@ -66,15 +66,35 @@ class HeuristicResult:
         )
 
 
+class RunningHeuristic:
+    """The README rule kept up to date one sample at a time, in O(1) per sample."""
+
+    def __init__(self) -> None:
+        self._previous: float | None = None
+        self._samples = self._up = self._down = 0
+
+    def add(self, value: float) -> HeuristicResult:
+        """Fold one sample in and return the rule's view of the series so far."""
+        if self._previous is not None:
+            if value > self._previous:
+                self._up += 1
+            elif value < self._previous:
+                self._down += 1
+        self._previous = value
+        self._samples += 1
+        return self.result()
+
+    def result(self) -> HeuristicResult:
+        """The rule's view of the series so far."""
+        return HeuristicResult(samples=self._samples, steps_up=self._up, steps_down=self._down)
+
+
 def readme_heuristic(values: Sequence[float]) -> HeuristicResult:
     """Apply the README rule: at least 10 samples, never down, strictly up in over 66% of steps."""
-    up = down = 0
-    for before, after in zip(values, values[1:]):
-        if after > before:
-            up += 1
-        elif after < before:
-            down += 1
-    return HeuristicResult(samples=len(values), steps_up=up, steps_down=down)
+    running = RunningHeuristic()
+    for value in values:
+        running.add(value)
+    return running.result()
 
 
 def whole_run_series(detail: pd.DataFrame, samples: int) -> dict[int, list[float]]:

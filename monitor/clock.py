@@ -54,6 +54,10 @@ class TickClock:
         self._next_index = 1
         self._running = False
 
+    def elapsed_s(self) -> float:
+        """Seconds since the clock started."""
+        return time.monotonic() - self._start
+
     def grid_time(self, index: int) -> float:
         """Monotonic time at which tick `index` is due."""
         return self._start + index * self.interval_s

@@ -32,6 +32,9 @@ class Options:
     debug: bool = False
     analyze: tuple[Path, ...] = ()
     json: bool = False
+    quiet: bool = False
+    plot: bool = True
+    fail_on_leak: bool = False
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-analyse saved CSV reports instead of monitoring (-p and -d not needed)",
     )
     parser.add_argument("--json", action="store_true", help="with --analyze: one JSON object per report per line")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    plot = parser.add_mutually_exclusive_group()
+    plot.add_argument("--no-plot", action="store_true", help="do not write the PNG chart beside the report")
+    plot.add_argument("--plot", action="store_true", help="with --analyze: also write each report's PNG chart")
+    parser.add_argument(
+        "--fail-on-leak",
+        action="store_true",
+        help="exit with status 3 when the trend detector finds a memory or handle leak",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return parser
 
@@ -136,9 +148,12 @@ def parse_options(argv: Sequence[str]) -> Options:
             debug=args.debug,
             analyze=tuple(args.analyze),
             json=args.json,
+            quiet=args.quiet,
+            plot=args.plot,
+            fail_on_leak=args.fail_on_leak,
         )
-    if args.json:
-        raise UsageError("--json goes with --analyze REPORT.csv")
+    if args.json or args.plot:
+        raise UsageError("--json and --plot go with --analyze REPORT.csv")
     if args.duration is None:
         raise UsageError("the following arguments are required: -d/--duration")
     if args.process is not None and not args.process.strip():
@@ -165,6 +180,9 @@ def parse_options(argv: Sequence[str]) -> Options:
         logs_dir=args.logs_dir,
         include_children=args.include_children,
         debug=args.debug,
+        quiet=args.quiet,
+        plot=not args.no_plot,
+        fail_on_leak=args.fail_on_leak,
     )
 
 

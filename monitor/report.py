@@ -62,6 +62,20 @@ def format_row(
     )
 
 
+LEAK_MARKER = "  <- leak warning"
+
+
+def format_progress(elapsed_s: float, total_s: float, samples: int, planned: int) -> str:
+    """'[#####-----] 12.0/20 s, 6/10 samples, 8 s left' for the live progress line."""
+    share = min(max(elapsed_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
+    filled = round(share * 20)
+    left = max(total_s - elapsed_s, 0.0)
+    return (
+        f"[{'#' * filled}{'-' * (20 - filled)}] {elapsed_s:.1f}/{total_s:g} s, "
+        f"{samples}/{planned} samples, {left:.0f} s left"
+    )
+
+
 @dataclass(frozen=True)
 class Summary:
     """What the end-of-run summary says."""

@@ -7,16 +7,16 @@ import enum
 import logging
 import subprocess
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 import psutil
 
-from monitor.analysis import RunningMeans
+from monitor.analysis import RunningHeuristic, RunningMeans
 from monitor.clock import ClockStats, TickClock
 from monitor.columns import METRICS, REPORT_COLUMNS
+from monitor.console import Console
 from monitor.recorder import CsvStream, FrameBuffer
-from monitor.report import format_header, format_row
+from monitor.report import LEAK_MARKER, format_header, format_progress, format_row
 from monitor.sampler import ProcessReading, headroom, read_process
 from monitor.status import ExitStatus, MonitorError
 from monitor.stopping import StopSignals
@@ -44,6 +44,8 @@ class RunResult:
     clock: ClockStats
     processes: dict[int, str]
     headroom: dict[str, float | None]
+    started_at: datetime.datetime
+    ended_at: datetime.datetime
     signal_status: ExitStatus | None = None
     error: str | None = None
     command_status: int | None = None
@@ -59,19 +61,23 @@ class Session:
         report: CsvStream,
         detail: CsvStream,
         log: logging.Logger,
-        echo: Callable[[str], None],
+        console: Console,
         launched: subprocess.Popen[bytes] | None = None,
     ) -> None:
         self.targets = targets
         self.report = report
         self.detail = detail
         self.log = log
-        self.echo = echo
+        self.console = console
         self.launched = launched
         self.frame = FrameBuffer(REPORT_COLUMNS)
         self.means = RunningMeans(METRICS)
+        self.heuristic = RunningHeuristic()
         self.end_reason = EndReason.DURATION
         self._last_handles = 0.0
+        self._warned = False
+        self._clock: TickClock | None = None
+        self._duration_s = 0.0
 
     def start(self) -> list[ProcessReading]:
         """Find the first targets and prime their CPU counters; raises MonitorError on AccessDenied."""
@@ -85,10 +91,12 @@ class Session:
                 first.append(reading)
         return first
 
-    def run(self, interval_s: float, planned: int, stop: StopSignals) -> RunResult:
+    def run(self, interval_s: float, planned: int, duration_s: float, stop: StopSignals) -> RunResult:
         """Tick until the duration ends, the targets are gone, a signal arrives or an error occurs."""
         clock = TickClock(interval_s, planned, self._tick, sleep=stop.sleep, stopped=lambda: stop.requested)
-        self.echo(format_header())
+        self._clock, self._duration_s = clock, duration_s
+        started_at = datetime.datetime.now().astimezone()
+        self.console.line(format_header())
         error = None
         try:
             clock.run()
@@ -107,6 +115,8 @@ class Session:
             headroom=headroom(list(self.targets.live.values()), self._last_handles),
             clock=clock.stats,
             processes=dict(sorted(self.targets.seen.items())),
+            started_at=started_at,
+            ended_at=datetime.datetime.now().astimezone(),
             signal_status=stop.status,
             error=error,
         )
@@ -148,7 +158,19 @@ class Session:
         )
         self.log.debug("sample %s cpu=%.2f private_memory=%d handles_fds=%d processes=%d", *row)
         values = dict(zip(METRICS, (cpu, memory, handles)))
-        self.echo(format_row(stamp.strftime("%H:%M:%S.%f")[:-3], values, self.means.means(), len(readings)))
+        text = format_row(stamp.strftime("%H:%M:%S.%f")[:-3], values, self.means.means(), len(readings))
+        if self.heuristic.add(memory).leak and not self._warned:
+            self._warned = True
+            text += LEAK_MARKER
+            self.log.warning("the README leak rule first holds at sample %d", self.frame.rows)
+        self.console.line(text)
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        if self._clock is None:
+            return
+        elapsed = self._clock.elapsed_s()
+        self.console.progress(format_progress(elapsed, self._duration_s, self.frame.rows, self._clock.stats.planned))
 
     def _note_exit(self, proc: psutil.Process) -> None:
         name = self.targets.seen.get(proc.pid, "?")
@@ -157,7 +179,7 @@ class Session:
         message = f"process '{name}' (pid {proc.pid}) exited after {self.frame.rows} samples"
         self.log.info(message)
         if is_root:
-            self.echo(message)
+            self.console.line(message)
 
 
 def finish_command(launched: subprocess.Popen[bytes], log: logging.Logger) -> tuple[int, str]:

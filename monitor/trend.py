@@ -71,6 +71,8 @@ class Trend:
     samples: int
     hours_to_limit: float | None = None
     reason: str = ""
+    # The fitted line is intercept + rate_per_hour / 3600 * seconds since the first sample.
+    intercept: float = 0.0
 
 
 def detect_trend(
@@ -126,6 +128,7 @@ def detect_trend(
         samples=n,
         hours_to_limit=hours,
         reason=reason,
+        intercept=float(intercept) + slope * float(t[0]),
     )
 
 

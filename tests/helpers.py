@@ -34,12 +34,13 @@ class MonitorTestCase(unittest.TestCase):
     def make_dirs(self) -> tuple[Path, Path, Path]:
         """A fresh temporary folder with reports/ and logs/ paths inside (not created).
 
-        Also sets self.out_args to the matching ["-r", reports, "-l", logs].
+        Also sets self.out_args to the matching ["-r", reports, "-l", logs, "--no-plot"]: drawing a chart
+        takes a second, so only the tests about charts (and file placement) draw one.
         """
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         base = Path(tmp.name)
-        self.out_args = ["-r", str(base / "reports"), "-l", str(base / "logs")]
+        self.out_args = ["-r", str(base / "reports"), "-l", str(base / "logs"), "--no-plot"]
         return base, base / "reports", base / "logs"
 
     def start_workload(self, name: str, *args: str) -> subprocess.Popen[str]:
@@ -76,6 +77,11 @@ class MonitorTestCase(unittest.TestCase):
         )
         self.addCleanup(_reap, proc)
         return proc
+
+    def run_main(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Like run_monitor, but through monitor.cli.main in this process: no interpreter start-up to pay."""
+        status, out, err = self.run_in_process(*args)
+        return subprocess.CompletedProcess(list(args), status, out, err)
 
     def run_in_process(self, *args: str) -> tuple[int, str, str]:
         """Call monitor.cli.main in this process; returns (status, stdout, stderr)."""

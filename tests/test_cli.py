@@ -47,7 +47,7 @@ class MonitorCommandTest(MonitorTestCase):
         name = unique_name("steady")
         self.start_workload(name)
         _, reports, _logs = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "2", "-s", "0.2", *self.out_args)
+        result = self.run_main("-p", name, "-d", "2", "-s", "0.2", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertNotIn("potential memory leak", result.stdout)
         self.assertIn("Memory trend: no leak", result.stdout)

@@ -90,7 +90,7 @@ subprocess_result = tuple  # (returncode, stdout, stderr)
 @LINUX_ONLY
 class OutputPathTest(MonitorTestCase):
     def test_name_with_dot_dot_cannot_write_outside_the_dirs(self) -> None:
-        """A process called '../../evilx' gets its files inside -r and -l, nowhere else."""
+        """A process called '../../evilx' gets its five files (chart included) inside -r and -l, nowhere else."""
         name = "../../evilx"
         self.start_workload(name)
         base, reports, logs = self.make_dirs()
@@ -98,7 +98,7 @@ class OutputPathTest(MonitorTestCase):
         result = self.run_monitor("-p", name, "-d", "0.6", "-s", "0.2", "-r", str(deep_reports), "-l", str(deep_logs))
         self.assertEqual(result.returncode, 0, result.stderr)
         written = sorted(path for path in base.rglob("*") if path.is_file())
-        self.assertEqual(len(written), 3, written)
+        self.assertEqual(len(written), 5, written)
         for path in written:
             self.assertIn(path.parent, (deep_reports, deep_logs))
             self.assertTrue(path.name.startswith("evilx_"))

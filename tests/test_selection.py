@@ -37,7 +37,7 @@ class InstancesTest(MonitorTestCase):
         name = unique_name("quad")
         parent = self.start_workload(name, "--children", "3")
         _, reports, _ = self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "2", "-s", "0.5", *self.out_args)
+        result = self.run_main("-p", name, "-d", "2", "-s", "0.5", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
         self.assertEqual(len(rows), 4)
@@ -80,7 +80,7 @@ class InstancesTest(MonitorTestCase):
         leaky = self.start_workload(name, "--leak-mib-per-s", "20")
         steady = self.start_workload(name)
         self.make_dirs()
-        result = self.run_monitor("-p", name, "-d", "2.5", "-s", "0.25", *self.out_args)
+        result = self.run_main("-p", name, "-d", "2.5", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         line = next(line for line in result.stdout.splitlines() if "single instances" in line)
         self.assertIn(f"pid {leaky.pid}", line)
@@ -93,7 +93,7 @@ class PidAndChildrenTest(MonitorTestCase):
         """--pid N -d 1 -s 0.25 writes a four-row report of that PID, exit 0."""
         proc = self.start_workload(unique_name("bypid"))
         _, reports, _ = self.make_dirs()
-        result = self.run_monitor("--pid", str(proc.pid), "-d", "1", "-s", "0.25", *self.out_args)
+        result = self.run_main("--pid", str(proc.pid), "-d", "1", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
         report = only_file(reports, "*[0-9].csv")
         self.assertEqual(len(read_csv(report)), 4)
@@ -102,7 +102,7 @@ class PidAndChildrenTest(MonitorTestCase):
     def test_missing_pid_exits_1(self) -> None:
         """A PID that does not exist: exit 1 with one line."""
         self.make_dirs()
-        result = self.run_monitor("--pid", "999999999", "-d", "1", "-s", "0.5", *self.out_args)
+        result = self.run_main("--pid", "999999999", "-d", "1", "-s", "0.5", *self.out_args)
         self.assertEqual(result.returncode, 1)
         self.assertOneLineError(result.stderr)
         self.assertIn("No process with PID 999999999", result.stderr)
@@ -112,10 +112,10 @@ class PidAndChildrenTest(MonitorTestCase):
         name = unique_name("family")
         self.start_workload(name, "--children", "2", "--child-name", unique_name("kid"))
         _, reports, _ = self.make_dirs()
-        plain = self.run_monitor("-p", name, "-d", "0.5", "-s", "0.25", *self.out_args)
+        plain = self.run_main("-p", name, "-d", "0.5", "-s", "0.25", *self.out_args)
         self.assertEqual(plain.returncode, 0, plain.stderr)
         _, reports_with, _ = self.make_dirs()
-        with_children = self.run_monitor("-p", name, "-d", "0.5", "-s", "0.25", "--include-children", *self.out_args)
+        with_children = self.run_main("-p", name, "-d", "0.5", "-s", "0.25", "--include-children", *self.out_args)
         self.assertEqual(with_children.returncode, 0, with_children.stderr)
         self.assertEqual({r["process_count"] for r in read_csv(only_file(reports, "*[0-9].csv"))}, {"1"})
         self.assertEqual({r["process_count"] for r in read_csv(only_file(reports_with, "*[0-9].csv"))}, {"3"})
@@ -138,7 +138,7 @@ class LaunchTest(MonitorTestCase):
     def test_command_outliving_the_duration_is_terminated(self) -> None:
         """A command still running at the end is terminated, and no process of it is left."""
         self.make_dirs()
-        result = self.run_monitor(
+        result = self.run_main(
             "-d", "1", "-s", "0.25", *self.out_args, "--", sys.executable, str(WORKLOAD), "--seconds", "60"
         )
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -149,7 +149,7 @@ class LaunchTest(MonitorTestCase):
     def test_command_that_cannot_start_exits_1(self) -> None:
         """A command that does not exist: exit 1 with one line."""
         self.make_dirs()
-        result = self.run_monitor("-d", "1", "-s", "0.5", *self.out_args, "--", "no-such-command-xyz")
+        result = self.run_main("-d", "1", "-s", "0.5", *self.out_args, "--", "no-such-command-xyz")
         self.assertEqual(result.returncode, 1)
         self.assertOneLineError(result.stderr)
         self.assertIn("cannot start command", result.stderr)
