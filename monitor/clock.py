@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -69,9 +70,9 @@ class TickClock:
         self._running = True
         self._aim_job()
         while self._running and self._next_index <= self.stats.planned and not self._stopped():
-            idle = self._scheduler.idle_seconds
-            if idle is not None and idle > 0:
-                self._sleep(idle)
+            delay = self.grid_time(self._next_index) - time.monotonic()
+            if delay > 0:
+                self._sleep(delay)
                 if self._stopped():
                     break
             self._scheduler.run_pending()
@@ -90,8 +91,11 @@ class TickClock:
     def _aim_job(self) -> None:
         """Point the job at the next grid time that can still be honoured."""
         now = time.monotonic()
-        while self._next_index <= self.stats.planned and now - self.grid_time(self._next_index) > self.interval_s / 2:
-            self._next_index += 1
-            self.stats.missed += 1
+        # The first tick still within half an interval of its grid time; those before it are missed.
+        honourable = math.ceil((now - self._start) / self.interval_s - 0.5)
+        if honourable > self._next_index:
+            skipped = min(honourable, self.stats.planned + 1) - self._next_index
+            self.stats.missed += skipped
+            self._next_index += skipped
         delay = self.grid_time(self._next_index) - now
         self._job.next_run = datetime.datetime.now() + datetime.timedelta(seconds=delay)

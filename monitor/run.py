@@ -8,6 +8,7 @@ import datetime
 import json
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -225,10 +226,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that flushes notes and errors at once, per-sample lines at most once a second.
+
+    Every sample is also in the CSV, flushed as it is taken; a flush of the log per sample would
+    cost a system call per tick for nothing a crash could lose.
+    """
+
+    FLUSH_EVERY_S = 1.0
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self._urgent = True
+        self._last_flush = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._urgent = record.levelno >= logging.INFO
+        super().emit(record)
+
+    def flush(self) -> None:
+        now = time.monotonic()
+        if self._urgent or now - self._last_flush >= self.FLUSH_EVERY_S:
+            super().flush()
+            self._last_flush = now
+
+    def close(self) -> None:
+        self._urgent = True
+        super().close()
+
+
 @contextlib.contextmanager
 def run_log(path: Path) -> Iterator[logging.Logger]:
     """A logger writing to this run's log file, detached again on exit."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger(f"monitor.run.{path.stem}")
     logger.setLevel(logging.DEBUG)

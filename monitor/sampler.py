@@ -47,11 +47,15 @@ def prime(proc: psutil.Process) -> None:
     proc.cpu_percent()
 
 
-def read_process(proc: psutil.Process, name: str, newcomer: bool = False) -> ProcessReading | None:
+def read_process(
+    proc: psutil.Process, name: str, newcomer: bool = False, check_identity: bool = True
+) -> ProcessReading | None:
     """Read one process, or None if it has exited (a zombie included) or its PID now belongs to another.
 
     A newcomer (found after the run started) has no primed CPU counter; its CPU % is its
     average since it was created, which is exact when it was born within the last interval.
+    `check_identity` may be False only when no process was created since the last read, so that
+    the PID cannot have been reused.
     """
     try:
         with proc.oneshot():
@@ -64,7 +68,7 @@ def read_process(proc: psutil.Process, name: str, newcomer: bool = False) -> Pro
             private_memory = proc.memory_full_info().uss
             handles = count_handles(proc)
         # Checked after the read: if the PID was reused before it, the identity differs now.
-        if not proc.is_running():
+        if check_identity and not proc.is_running():
             return None
     except psutil.NoSuchProcess:  # ZombieProcess too: it holds nothing any more
         return None

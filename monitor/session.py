@@ -124,9 +124,10 @@ class Session:
     def _tick(self, index: int) -> bool:
         stamp = datetime.datetime.now().astimezone()
         newcomers = {proc.pid for proc in self.targets.refresh().added}
+        check_identity = not self.targets.nothing_created
         readings = []
         for pid, proc in list(self.targets.live.items()):
-            reading = read_process(proc, self.targets.seen[pid], newcomer=pid in newcomers)
+            reading = read_process(proc, self.targets.seen[pid], pid in newcomers, check_identity)
             if reading is None:
                 self._note_exit(proc)
             else:
@@ -157,13 +158,15 @@ class Session:
             [(iso, r.pid, r.name, round(r.cpu_percent, 2), r.private_memory, r.handles_fds) for r in readings]
         )
         self.log.debug("sample %s cpu=%.2f private_memory=%d handles_fds=%d processes=%d", *row)
+        first_warning = self.heuristic.add(memory).leak and not self._warned
+        if first_warning:
+            self._warned = True
+            self.log.warning("the README leak rule first holds at sample %d", self.frame.rows)
+        if self.console.quiet:
+            return  # no row to show: skip formatting it
         values = dict(zip(METRICS, (cpu, memory, handles)))
         text = format_row(stamp.strftime("%H:%M:%S.%f")[:-3], values, self.means.means(), len(readings))
-        if self.heuristic.add(memory).leak and not self._warned:
-            self._warned = True
-            text += LEAK_MARKER
-            self.log.warning("the README leak rule first holds at sample %d", self.frame.rows)
-        self.console.line(text)
+        self.console.line(text + (LEAK_MARKER if first_warning else ""))
         self._show_progress()
 
     def _show_progress(self) -> None:

@@ -89,10 +89,19 @@ class TargetSet:
         self.live: dict[int, psutil.Process] = {}
         self.roots: set[int] = set()
         self.seen: dict[int, str] = {}
+        # True when no process at all was created since the previous refresh: then no new instance
+        # or child can have appeared, and no watched PID can have been reused.
+        self.nothing_created = False
+        self._last_created: int | None = None
 
     def refresh(self) -> Change:
         """Add newly found roots (and their descendants); the dead are removed by `drop`."""
         change = Change()
+        last_created = last_created_pid()
+        self.nothing_created = last_created is not None and last_created == self._last_created
+        self._last_created = last_created
+        if self.nothing_created:
+            return change
         for proc in self._find_roots():
             self.roots.add(proc.pid)
             self._add(proc, change)
@@ -116,6 +125,18 @@ class TargetSet:
         self.live[proc.pid] = proc
         self.seen[proc.pid] = process_name(proc)
         change.added.append(proc)
+
+
+def last_created_pid() -> int | None:
+    """The PID most recently handed out on this machine, or None where the OS does not say (not Linux).
+
+    Linux reports it as the last field of /proc/loadavg: one small read instead of listing /proc.
+    """
+    try:
+        with open("/proc/loadavg", "rb") as loadavg:
+            return int(loadavg.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _descendants(proc: psutil.Process) -> list[psutil.Process]:

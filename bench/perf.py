@@ -1,0 +1,354 @@
+"""Measure the monitor against its performance targets, side by side with a bare psutil loop and psrecord.
+
+    pip install psrecord    # for the comparison only; not a dependency of the monitor
+    python bench/perf.py
+
+Prints one line per target with the measured figures, the ratio and PASS/FAIL, and exits 1 when a
+target is missed. Every figure is a ratio from one run on a shared machine: expect some noise.
+Linux only (it reads /proc and child CPU times through wait4). `--long` adds the 10-minute
+exactness check at -s 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.targets import NameFinder  # noqa: E402
+
+PYTHON = sys.executable
+WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
+SHORT_S, LONG_S = 2.0, 10.0
+
+
+@dataclass
+class Check:
+    """One target and how it went."""
+
+    name: str
+    measured: str
+    ok: bool
+
+
+def run_measured(command: list[str], output: Path) -> float:
+    """Run a command to completion and return the CPU seconds (user + system) it used."""
+    with output.open("w") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{output.read_text()}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def start_workload(name: str, *args: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [PYTHON, str(WORKLOAD), "--name", name, "--announce", *args], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    return proc
+
+
+def stop_workload(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a workload and every child it forked (they share its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def marginal(per_run: dict[float, tuple[float, int]]) -> float:
+    """CPU seconds per extra sample between the short and the long run."""
+    (cpu_short, n_short), (cpu_long, n_long) = per_run[SHORT_S], per_run[LONG_S]
+    return (cpu_long - cpu_short) / max(n_long - n_short, 1)
+
+
+def monitor_runs(target: list[str], interval: str, work: Path) -> tuple[dict[float, tuple[float, int]], Path]:
+    """Short and long monitor runs: CPU seconds and rows of each, and the long run's report."""
+    runs = {}
+    report = work
+    for duration in (SHORT_S, LONG_S):
+        folder = work / f"monitor-{'-'.join(target)}-{interval}-{duration:g}"
+        args = [*target, "-d", f"{duration:g}", "-s", interval, "-q", "--no-plot", "-r", str(folder), "-l", str(folder)]
+        cpu = run_measured([PYTHON, str(ROOT / "main.py"), *args], work / "monitor.out")
+        report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+        runs[duration] = (cpu, sum(1 for _ in report.open()) - 1)
+    return runs, report
+
+
+def floor_runs(pid: int, interval: str, work: Path) -> dict[float, tuple[float, int]]:
+    runs = {}
+    for duration in (SHORT_S, LONG_S):
+        out = work / "floor.out"
+        command = [PYTHON, str(ROOT / "bench" / "floor.py"), "--pid", str(pid), "--interval", interval]
+        cpu = run_measured([*command, "--duration", f"{duration:g}"], out)
+        runs[duration] = (cpu, int(out.read_text().split()[-1]))
+    return runs
+
+
+def psrecord_runs(pid: int, interval: str, work: Path) -> dict[float, tuple[float, int]] | None:
+    psrecord = shutil.which("psrecord") or str(Path(PYTHON).parent / "psrecord")
+    if not Path(psrecord).exists():
+        return None
+    runs = {}
+    for duration in (SHORT_S, LONG_S):
+        log = work / f"psrecord-{duration:g}.txt"
+        command = [psrecord, str(pid), "--interval", interval, "--duration", f"{duration:g}", "--log", str(log)]
+        cpu = run_measured(command, work / "psrecord.out")
+        runs[duration] = (cpu, sum(1 for line in log.open() if not line.startswith("#")))
+    return runs
+
+
+def grid_deviation_s(report: Path, interval_s: float) -> float:
+    """Largest distance of a row's timestamp from the best-fitting grid start + k * interval."""
+    lines = report.read_text().splitlines()[1:]
+    stamps = [datetime.fromisoformat(line.split(",")[0]).timestamp() for line in lines]
+    offsets = sorted(stamp - k * interval_s for k, stamp in enumerate(stamps))
+    centre = offsets[len(offsets) // 2]
+    return max(abs(offset - centre) for offset in offsets)
+
+
+def check_single(checks: list[Check], work: Path) -> float:
+    name = f"perf-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--seconds", "600")
+    try:
+        floor = floor_runs(workload.pid, "0.01", work)
+        ours, report = monitor_runs(["-p", name], "0.01", work)
+        theirs = psrecord_runs(workload.pid, "0.01", work)
+    finally:
+        stop_workload(workload)
+    floor_us, ours_us = marginal(floor) * 1e6, marginal(ours) * 1e6
+    checks.append(
+        Check(
+            "CPU per sample at -s 0.01 <= 1.3x bare psutil loop",
+            f"monitor {ours_us:.0f} us, floor {floor_us:.0f} us, ratio {ours_us / floor_us:.2f}",
+            ours_us <= 1.3 * floor_us,
+        )
+    )
+    if theirs is None:
+        checks.append(Check("CPU per sample below psrecord's", "psrecord not installed (pip install psrecord)", False))
+    else:
+        theirs_us = marginal(theirs) * 1e6
+        checks.append(
+            Check(
+                "CPU per sample below psrecord's",
+                f"monitor {ours_us:.0f} us, psrecord {theirs_us:.0f} us (RSS only), ratio {ours_us / theirs_us:.2f}",
+                ours_us < theirs_us,
+            )
+        )
+        checks.append(
+            Check(
+                "psrecord's sample count at --interval 0.01 for 10 s (for comparison)",
+                f"{theirs[LONG_S][1]} of 1000",
+                True,
+            )
+        )
+    rows = ours[LONG_S][1]
+    deviation_ms = grid_deviation_s(report, 0.01) * 1000
+    summary = json.loads(report.with_suffix(".json").read_text())["sampling"]
+    planned = int(LONG_S / 0.01)
+    checks.append(
+        Check(
+            f"-s 0.01 -d {LONG_S:g}: >= 97% of {planned} samples",
+            f"{rows} rows ({rows / planned:.1%}), {summary['ticks_missed']} ticks missed",
+            rows >= 0.97 * planned,
+        )
+    )
+    lateness_ms = summary["max_lateness_s"] * 1000
+    checks.append(
+        Check(
+            "-s 0.01: no sample more than 20 ms off its grid point",
+            f"largest lateness {lateness_ms:.1f} ms (monotonic clock), timestamps {deviation_ms:.1f} ms off the grid",
+            lateness_ms <= 20 and deviation_ms <= 20,
+        )
+    )
+    return floor_us
+
+
+def check_flat_cost_and_memory(checks: list[Check], work: Path) -> None:
+    name = f"soak-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--seconds", "900")
+    try:
+        out = work / "soak.out"
+        command = [PYTHON, str(ROOT / "bench" / "soak.py"), "--pid", str(workload.pid), "--samples", "100000"]
+        run_measured(command, out)
+        result = json.loads(out.read_text().splitlines()[-1])
+    finally:
+        stop_workload(workload)
+    cpu = {int(k): v for k, v in result["cpu_s_at"].items()}
+    early = (cpu[11000] - cpu[1000]) / 10000 * 1e6
+    late = (cpu[100000] - cpu[90000]) / 10000 * 1e6
+    checks.append(
+        Check(
+            "flat cost: samples 90k-100k within 1.2x of 1k-11k",
+            f"{early:.0f} us then {late:.0f} us per sample, ratio {late / early:.2f}",
+            late <= 1.2 * early,
+        )
+    )
+    checks.append(
+        Check(
+            "peak RSS over 100,000 samples < 150 MB",
+            f"{result['peak_rss_mib']:.0f} MiB",
+            result["peak_rss_mib"] * 1.048576 < 150,
+        )
+    )
+
+
+def check_many(checks: list[Check], work: Path, floor_us: float) -> None:
+    name = f"many-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--children", "49", "--seconds", "600")
+    try:
+        ours, _ = monitor_runs(["-p", name], "0.1", work)
+        found = len(NameFinder(name).find_new())
+        finder = NameFinder(name)
+        finder.find_new()
+        started = time.perf_counter()
+        for _ in range(50):
+            finder.find_new()
+        steady_us = (time.perf_counter() - started) / 50 * 1e6
+        started = time.perf_counter()
+        for _ in range(5):
+            [p.info for p in psutil.process_iter(["name"])]
+        scan_us = (time.perf_counter() - started) / 5 * 1e6
+    finally:
+        stop_workload(workload)
+    ours_us = marginal(ours) * 1e6
+    checks.append(
+        Check(
+            f"{found} instances: CPU per sample <= 1.3 x {found} x single floor",
+            f"monitor {ours_us:.0f} us, {found} x floor {found * floor_us:.0f} us, "
+            f"ratio {ours_us / (found * floor_us):.2f}",
+            ours_us <= 1.3 * found * floor_us,
+        )
+    )
+    processes = len(psutil.pids())
+    checks.append(
+        Check(
+            "finding new instances reads only new PIDs",
+            f"{steady_us:.0f} us per tick with none new vs {scan_us:.0f} us for a name scan of {processes} processes",
+            steady_us < 0.2 * scan_us,
+        )
+    )
+
+
+def check_start_up(checks: list[Check], work: Path) -> None:
+    name = f"start-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--seconds", "60")
+    try:
+        folder = work / "start"
+        launched = time.time()
+        subprocess.run(
+            [
+                PYTHON,
+                str(ROOT / "main.py"),
+                "-p",
+                name,
+                "-d",
+                "1",
+                "-s",
+                "0.1",
+                "-q",
+                "--no-plot",
+                "-r",
+                str(folder),
+                "-l",
+                str(folder),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+    finally:
+        stop_workload(workload)
+    report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+    first = datetime.fromisoformat(report.read_text().splitlines()[1].split(",")[0]).timestamp()
+    ready_s = first - 0.1 - launched
+    checks.append(
+        Check("start-up: sampling starts within 1 s of the command", f"{ready_s * 1000:.0f} ms", ready_s <= 1.0)
+    )
+
+
+def check_long(checks: list[Check], work: Path) -> None:
+    name = f"long-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--seconds", "700")
+    try:
+        folder = work / "long"
+        subprocess.run(
+            [
+                PYTHON,
+                str(ROOT / "main.py"),
+                "-p",
+                name,
+                "-d",
+                "600",
+                "-s",
+                "1",
+                "-q",
+                "--no-plot",
+                "-r",
+                str(folder),
+                "-l",
+                str(folder),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+    finally:
+        stop_workload(workload)
+    report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+    sampling = json.loads(report.with_suffix(".json").read_text())["sampling"]
+    deviation_ms = grid_deviation_s(report, 1.0) * 1000
+    checks.append(
+        Check(
+            "-s 1 -d 600: exactly 600 samples, none more than 20 ms off the grid",
+            f"{sampling['actual_samples']} samples, lateness {sampling['max_lateness_s'] * 1000:.1f} ms, "
+            f"timestamps {deviation_ms:.1f} ms off the grid",
+            sampling["actual_samples"] == 600 and sampling["max_lateness_s"] <= 0.02 and deviation_ms <= 20,
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--long", action="store_true", help="also run the 10-minute check at -s 1")
+    args = parser.parse_args()
+    if not sys.platform.startswith("linux"):
+        print("bench/perf.py runs on Linux only")
+        return 1
+    checks: list[Check] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        floor_us = check_single(checks, work)
+        check_flat_cost_and_memory(checks, work)
+        check_many(checks, work, floor_us)
+        check_start_up(checks, work)
+        if args.long:
+            check_long(checks, work)
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}")
+    print(f"\n{sum(c.ok for c in checks)} of {len(checks)} targets met in {time.monotonic() - started:.0f} s")
+    return 0 if all(check.ok for check in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
