@@ -127,14 +127,20 @@ class TargetSet:
         change.added.append(proc)
 
 
+_loadavg_fd: int | None = None
+
+
 def last_created_pid() -> int | None:
     """The PID most recently handed out on this machine, or None where the OS does not say (not Linux).
 
     Linux reports it as the last field of /proc/loadavg: one small read instead of listing /proc.
+    The file stays open for the life of the process, so each tick costs a single pread.
     """
+    global _loadavg_fd
     try:
-        with open("/proc/loadavg", "rb") as loadavg:
-            return int(loadavg.read().split()[-1])
+        if _loadavg_fd is None:
+            _loadavg_fd = os.open("/proc/loadavg", os.O_RDONLY)
+        return int(os.pread(_loadavg_fd, 128, 0).split()[-1])
     except (OSError, ValueError, IndexError):
         return None
 
