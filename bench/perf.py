@@ -82,15 +82,25 @@ def marginal(per_run: dict[float, tuple[float, int]]) -> float:
     return (cpu_long - cpu_short) / max(n_long - n_short, 1)
 
 
-def monitor_runs(target: list[str], interval: str, work: Path) -> tuple[dict[float, tuple[float, int]], Path]:
+def monitor_command(name: str, duration: str, interval: str, folder: Path) -> list[str]:
+    """The monitor as a user runs it, quiet and without a chart, writing into `folder`."""
+    options = ["-p", name, "-d", duration, "-s", interval, "-q", "--no-plot", "-r", str(folder), "-l", str(folder)]
+    return [PYTHON, str(ROOT / "main.py"), *options]
+
+
+def report_in(folder: Path) -> Path:
+    """The one report CSV a run wrote into `folder`."""
+    return next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+
+
+def monitor_runs(name: str, interval: str, work: Path) -> tuple[dict[float, tuple[float, int]], Path]:
     """Short and long monitor runs: CPU seconds and rows of each, and the long run's report."""
     runs = {}
     report = work
     for duration in (SHORT_S, LONG_S):
-        folder = work / f"monitor-{'-'.join(target)}-{interval}-{duration:g}"
-        args = [*target, "-d", f"{duration:g}", "-s", interval, "-q", "--no-plot", "-r", str(folder), "-l", str(folder)]
-        cpu = run_measured([PYTHON, str(ROOT / "main.py"), *args], work / "monitor.out")
-        report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+        folder = work / f"monitor-{name}-{interval}-{duration:g}"
+        cpu = run_measured(monitor_command(name, f"{duration:g}", interval, folder), work / "monitor.out")
+        report = report_in(folder)
         runs[duration] = (cpu, sum(1 for _ in report.open()) - 1)
     return runs, report
 
@@ -135,7 +145,7 @@ def check_single(checks: list[Check], work: Path) -> float:
     try:
         for _ in range(ROUNDS):
             floors.append(marginal(floor_runs(workload.pid, "0.01", work)))
-            ours, report = monitor_runs(["-p", name], "0.01", work)
+            ours, report = monitor_runs(name, "0.01", work)
             ours_runs.append(marginal(ours))
             theirs = psrecord_runs(workload.pid, "0.01", work)
             if theirs is not None:
@@ -223,7 +233,7 @@ def check_many(checks: list[Check], work: Path, floor_us: float) -> None:
     name = f"many-{uuid.uuid4().hex[:6]}"
     workload = start_workload(name, "--children", "49", "--seconds", "600")
     try:
-        ours, _ = monitor_runs(["-p", name], "0.1", work)
+        ours, _ = monitor_runs(name, "0.1", work)
         found = len(NameFinder(name).find_new())
         finder = NameFinder(name)
         finder.find_new()
@@ -262,30 +272,10 @@ def check_start_up(checks: list[Check], work: Path) -> None:
     try:
         folder = work / "start"
         launched = time.time()
-        subprocess.run(
-            [
-                PYTHON,
-                str(ROOT / "main.py"),
-                "-p",
-                name,
-                "-d",
-                "1",
-                "-s",
-                "0.1",
-                "-q",
-                "--no-plot",
-                "-r",
-                str(folder),
-                "-l",
-                str(folder),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
+        subprocess.run(monitor_command(name, "1", "0.1", folder), cwd=ROOT, capture_output=True, check=True)
     finally:
         stop_workload(workload)
-    report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+    report = report_in(folder)
     first = datetime.fromisoformat(report.read_text().splitlines()[1].split(",")[0]).timestamp()
     ready_s = first - 0.1 - launched
     checks.append(
@@ -298,30 +288,10 @@ def check_long(checks: list[Check], work: Path) -> None:
     workload = start_workload(name, "--seconds", "700")
     try:
         folder = work / "long"
-        subprocess.run(
-            [
-                PYTHON,
-                str(ROOT / "main.py"),
-                "-p",
-                name,
-                "-d",
-                "600",
-                "-s",
-                "1",
-                "-q",
-                "--no-plot",
-                "-r",
-                str(folder),
-                "-l",
-                str(folder),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
+        subprocess.run(monitor_command(name, "600", "1", folder), cwd=ROOT, capture_output=True, check=True)
     finally:
         stop_workload(workload)
-    report = next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
+    report = report_in(folder)
     sampling = json.loads(report.with_suffix(".json").read_text())["sampling"]
     deviation_ms = grid_deviation_s(report, 1.0) * 1000
     checks.append(

@@ -104,6 +104,8 @@ class Session:
             error = str(exc)
         except OSError as exc:
             error = f"writing the report failed ({exc.strerror or exc}); the rows already written are kept"
+        if clock.stats.missed:
+            self.log.warning("%d ticks missed: the machine stalled for over half an interval", clock.stats.missed)
         if error is not None:
             self.end_reason = EndReason.ERROR
             self.log.error(error)
