@@ -6,6 +6,8 @@ line"); when the output is piped or redirected there is no progress line and no 
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TextIO
 
 _ERASE_LINE = "\r\x1b[2K"
@@ -19,33 +21,41 @@ class Console:
         self.quiet = quiet
         self.live = _is_terminal(out) if live is None else live
         self._progress_shown = False
+        self._closed = False
 
     def line(self, text: str) -> None:
         """A table row or a note; left out with --quiet."""
-        if self.quiet:
-            return
-        self._clear_progress()
-        self._out.write(text + "\n")
-        self._out.flush()
+        if not self.quiet:
+            self._write(self._clear_progress() + text + "\n")
 
     def progress(self, text: str) -> None:
         """Redraw the progress line in place (terminals only)."""
-        if self.quiet or not self.live:
-            return
-        self._out.write(_ERASE_LINE + text)
-        self._out.flush()
-        self._progress_shown = True
+        if not self.quiet and self.live:
+            self._write(_ERASE_LINE + text)
+            self._progress_shown = True
 
     def summary(self, text: str) -> None:
         """A summary line: always printed."""
-        self._clear_progress()
-        self._out.write(text + "\n")
-        self._out.flush()
+        self._write(self._clear_progress() + text + "\n")
 
-    def _clear_progress(self) -> None:
-        if self._progress_shown:
-            self._out.write(_ERASE_LINE)
-            self._progress_shown = False
+    def _clear_progress(self) -> str:
+        if not self._progress_shown:
+            return ""
+        self._progress_shown = False
+        return _ERASE_LINE
+
+    def _write(self, text: str) -> None:
+        if self._closed:
+            return
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): sampling goes on into the files, silently.
+            self._closed = True
+            if self._out is sys.stdout:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
 
 
 def _is_terminal(out: TextIO) -> bool:

@@ -46,6 +46,17 @@ class ConsoleTest(unittest.TestCase):
         console.summary("Summary")
         self.assertEqual(out.getvalue(), "Summary\n")
 
+    def test_a_closed_pipe_is_not_an_error(self) -> None:
+        """When the reader of a pipe goes away (`| head`), writes stop quietly instead of failing the run."""
+
+        class ClosedPipe(io.StringIO):
+            def write(self, text: str) -> int:
+                raise BrokenPipeError(32, "Broken pipe")
+
+        console = Console(ClosedPipe())
+        console.line("row")
+        console.summary("Summary")  # no exception either time
+
     def test_progress_text_shows_elapsed_samples_and_time_left(self) -> None:
         """The progress line gives elapsed/total, samples/planned and the time left."""
         text = format_progress(5.0, 20.0, 2, 4)
