@@ -36,8 +36,8 @@ from monitor.targets import NameFinder  # noqa: E402
 
 PYTHON = sys.executable
 WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
-SHORT_S, LONG_S = 2.0, 10.0
-ROUNDS = 3
+SHORT_S, LONG_S = 2.0, 8.0
+ROUNDS = 5
 
 
 @dataclass
@@ -140,7 +140,8 @@ def grid_deviation_s(report: Path, interval_s: float) -> float:
 def check_single(checks: list[Check], work: Path) -> float:
     name = f"perf-{uuid.uuid4().hex[:6]}"
     workload = start_workload(name, "--seconds", "600")
-    # The three are measured in turn, ROUNDS times, and each keeps its median: shared machines drift.
+    # The three are measured back to back, ROUNDS times. A shared machine's speed drifts by tens of
+    # percent between minutes, so each round gives its own ratios, and the median ratio is judged.
     floors, ours_runs, theirs_runs = [], [], []
     try:
         for _ in range(ROUNDS):
@@ -153,28 +154,31 @@ def check_single(checks: list[Check], work: Path) -> float:
     finally:
         stop_workload(workload)
     floor_us, ours_us = statistics.median(floors) * 1e6, statistics.median(ours_runs) * 1e6
+    to_floor = statistics.median(o / f for o, f in zip(ours_runs, floors))
     checks.append(
         Check(
             "CPU per sample at -s 0.01 <= 1.3x bare psutil loop",
-            f"monitor {ours_us:.0f} us, floor {floor_us:.0f} us, ratio {ours_us / floor_us:.2f}",
-            ours_us <= 1.3 * floor_us,
+            f"monitor {ours_us:.0f} us, floor {floor_us:.0f} us (medians), "
+            f"median ratio of {ROUNDS} rounds {to_floor:.2f}",
+            to_floor <= 1.3,
         )
     )
     if theirs is None:
         checks.append(Check("CPU per sample below psrecord's", "psrecord not installed (pip install psrecord)", False))
     else:
         theirs_us = statistics.median(theirs_runs) * 1e6
+        to_theirs = statistics.median(o / t for o, t in zip(ours_runs, theirs_runs))
         checks.append(
             Check(
                 "CPU per sample below psrecord's",
-                f"monitor {ours_us:.0f} us, psrecord {theirs_us:.0f} us (RSS only), ratio {ours_us / theirs_us:.2f}",
-                ours_us < theirs_us,
+                f"monitor {ours_us:.0f} us, psrecord {theirs_us:.0f} us (RSS only), median ratio {to_theirs:.2f}",
+                to_theirs < 1.0,
             )
         )
         checks.append(
             Check(
-                "psrecord's sample count at --interval 0.01 for 10 s (for comparison)",
-                f"{theirs[LONG_S][1]} of 1000",
+                f"psrecord's sample count at --interval 0.01 for {LONG_S:g} s (for comparison)",
+                f"{theirs[LONG_S][1]} of {int(LONG_S / 0.01)}",
                 True,
             )
         )
