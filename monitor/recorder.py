@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 import os
 import time
 from pathlib import Path
@@ -21,45 +22,46 @@ FSYNC_EVERY_S = 1.0
 class CsvStream:
     """A CSV file whose header is on disk before the first row, and every row as soon as it is written.
 
-    With `flush_every_s`, rows are pushed to the OS at most that often instead of one by one: for
-    files whose rows are a detail of what another, row-by-row stream already keeps.
+    With `flush_every_s`, rows are held and written in one go at most that often instead of one by
+    one: for files whose rows are a detail of what another, row-by-row stream already keeps.
     """
 
     def __init__(self, path: Path, columns: Sequence[str], flush_every_s: float = 0.0) -> None:
         self.path = path
         self._flush_every_s = flush_every_s
-        self._last_flush = 0.0
+        self._pending: list[Sequence[Any]] = [columns]
+        self._last_flush = self._last_sync = 0.0
         # The file already exists (claimed empty); "w" keeps the claim and writes the header.
         self._file = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file, lineterminator="\n")
-        self._last_sync = 0.0
-        self.rows_written = 0
-        self.write_many([columns], count=False)
+        self._push(time.monotonic())
 
     def write(self, row: Sequence[Any]) -> None:
-        """Append one row and push it to the OS."""
+        """Append one row."""
         self.write_many([row])
 
-    def write_many(self, rows: Sequence[Sequence[Any]], count: bool = True) -> None:
-        """Append rows, then flush once (fsync at most once a second)."""
-        self._writer.writerows(rows)
+    def write_many(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows; they reach the OS now, or within `flush_every_s`."""
+        self._pending.extend(rows)
         now = time.monotonic()
         if now - self._last_flush >= self._flush_every_s:
-            self._file.flush()
-            self._last_flush = now
+            self._push(now)
+
+    def _push(self, now: float) -> None:
+        self._writer.writerows(self._pending)
+        self._pending.clear()
+        self._file.flush()
+        self._last_flush = now
         if now - self._last_sync >= FSYNC_EVERY_S:
             os.fsync(self._file.fileno())
             self._last_sync = now
-        if count:
-            self.rows_written += len(rows)
 
     def close(self) -> None:
-        """Sync and close; safe to call twice and after a write error."""
+        """Write what is held, sync and close; safe to call twice and after a write error."""
         if self._file.closed:
             return
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            self._push(math.inf)
         except OSError:
             pass  # The write error was already reported; what reached the disk stays.
         finally:
