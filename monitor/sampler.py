@@ -42,11 +42,6 @@ def count_handles(proc: psutil.Process) -> int:
     return proc.num_fds()
 
 
-def prime(proc: psutil.Process) -> None:
-    """Start the CPU counter so that the first sample measures a real interval."""
-    proc.cpu_percent()
-
-
 def read_process(
     proc: psutil.Process, name: str, newcomer: bool = False, check_identity: bool = True
 ) -> ProcessReading | None:

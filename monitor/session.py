@@ -125,7 +125,7 @@ class Session:
 
     def _tick(self, index: int) -> bool:
         stamp = datetime.datetime.now().astimezone()
-        newcomers = {proc.pid for proc in self.targets.refresh().added}
+        newcomers = {proc.pid for proc in self.targets.refresh()}
         check_identity = not self.targets.nothing_created
         readings = []
         for pid, proc in list(self.targets.live.items()):

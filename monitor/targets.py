@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import psutil
@@ -68,14 +67,6 @@ class NameFinder:
             return None
 
 
-@dataclass
-class Change:
-    """What one refresh of the target set found."""
-
-    added: list[psutil.Process] = field(default_factory=list)
-    removed: list[psutil.Process] = field(default_factory=list)
-
-
 class TargetSet:
     """The processes being watched now, keyed by PID, refreshed once per tick."""
 
@@ -94,37 +85,37 @@ class TargetSet:
         self.nothing_created = False
         self._last_created: int | None = None
 
-    def refresh(self) -> Change:
-        """Add newly found roots (and their descendants); the dead are removed by `drop`."""
-        change = Change()
+    def refresh(self) -> list[psutil.Process]:
+        """Add newly found roots and their descendants and return them; the dead are removed by `drop`."""
+        added: list[psutil.Process] = []
         last_created = last_created_pid()
         self.nothing_created = last_created is not None and last_created == self._last_created
         self._last_created = last_created
         if self.nothing_created:
-            return change
+            return added
         for proc in self._find_roots():
             self.roots.add(proc.pid)
-            self._add(proc, change)
+            self._add(proc, added)
         if self._include_children:
             for root_pid in list(self.roots):
                 root = self.live.get(root_pid)
                 if root is None:
                     continue
                 for child in _descendants(root):
-                    self._add(child, change)
-        return change
+                    self._add(child, added)
+        return added
 
     def drop(self, proc: psutil.Process) -> None:
         """Forget a process that has exited."""
         self.live.pop(proc.pid, None)
         self.roots.discard(proc.pid)
 
-    def _add(self, proc: psutil.Process, change: Change) -> None:
+    def _add(self, proc: psutil.Process, added: list[psutil.Process]) -> None:
         if proc.pid in self.live:
             return
         self.live[proc.pid] = proc
         self.seen[proc.pid] = process_name(proc)
-        change.added.append(proc)
+        added.append(proc)
 
 
 _loadavg_fd: int | None = None

@@ -5,9 +5,9 @@ The README heuristic looks at every step and is vetoed by a single dip. This det
 1. What series to judge? Normally every sample. A GC-like sawtooth (sharp drops, gradual climbs)
    is judged by the floor each cycle returns to, not by its peaks.
 2. Is there an upward trend? Mann-Kendall (Kendall's tau against time, so uneven intervals are
-   fine, ranks so spikes and heavy tails barely matter), one-sided, with the variance inflated for
-   lag-1 autocorrelation so that a wandering series is not taken for a trend. Cycle floors are few
-   but precise, so they get a least-squares slope test instead.
+   fine, ranks so spikes and heavy tails barely matter), one-sided, after trend-free pre-whitening
+   so that a wandering (autocorrelated) series is not taken for a trend. Cycle floors are few but
+   precise, so they get a least-squares slope test instead.
 3. Does it last? The trend must hold over the last two thirds of the run on its own, and the last
    third's level must gain on the middle third's at a good part of the rate at which the middle
    gained on the first: growth that stops (warm-up, caches filling) is not a leak.
@@ -169,22 +169,21 @@ def cycle_floors(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.nd
 
 
 def mann_kendall_up(t: np.ndarray, y: np.ndarray) -> float:
-    """One-sided p-value of an upward Mann-Kendall trend, corrected for lag-1 autocorrelation.
+    """One-sided p-value of an upward Mann-Kendall trend, after trend-free pre-whitening.
 
     Kendall's tau assumes independent points; a positively autocorrelated series wanders, and its
-    uncorrected p-values are far too small. The variance of the statistic is inflated by
-    (1 + r1) / (1 - r1), r1 being the lag-1 autocorrelation of the detrended series.
+    p-values are far too small. Trend-free pre-whitening (Yue and Wang) removes the Theil-Sen trend,
+    takes the lag-1 autocorrelation r1 out of what is left (e[t] - r1 * e[t-1]), puts the trend
+    back and tests that: a wander loses its false trend, a real trend keeps its strength.
     """
+    if len(y) >= 4:
+        slope, intercept = stats.theilslopes(y, t)[:2]
+        residuals = y - (slope * t + intercept)
+        r1 = _lag1_autocorrelation(residuals)
+        if r1 > 0:
+            t, y = t[1:], residuals[1:] - r1 * residuals[:-1] + slope * t[1:]
     tau, p_two_sided = stats.kendalltau(t, y)
-    p_up = _one_sided(tau, p_two_sided)
-    if p_up >= 0.5 or len(y) < 4:
-        return p_up
-    slope, intercept = stats.theilslopes(y, t)[:2]
-    r1 = _lag1_autocorrelation(y - (slope * t + intercept))
-    if r1 <= 0:
-        return p_up
-    z = stats.norm.isf(p_up) / math.sqrt((1 + r1) / (1 - r1))
-    return float(stats.norm.sf(z))
+    return _one_sided(tau, p_two_sided)
 
 
 def regression_up(t: np.ndarray, y: np.ndarray) -> float:
