@@ -201,7 +201,7 @@ def _lag1_autocorrelation(x: np.ndarray) -> float:
     denominator = float(np.dot(centred, centred))
     if denominator == 0:
         return 0.0
-    # Capped: near 1 the inflation factor explodes on what is only an estimate.
+    # Capped: an estimate from a short series can reach 1, which would wipe the series out.
     return min(float(np.dot(centred[:-1], centred[1:])) / denominator, 0.9)
 
 
