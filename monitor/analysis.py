@@ -8,7 +8,7 @@ from typing import Mapping, Sequence, cast
 import numpy as np
 import pandas as pd
 
-from monitor.columns import CPU, HANDLES, MEMORY, METRICS, PID, TIMESTAMP
+from monitor.columns import HANDLES, MEMORY, METRICS, PID, TIMESTAMP
 from monitor.trend import Trend, detect_trend
 
 # The smallest step each leak-checked metric moves in: a memory page, one handle.
@@ -139,10 +139,7 @@ def elapsed_seconds(timestamps: pd.Series) -> pd.Series:
 def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = None) -> RunAnalysis:
     """Averages and leak verdicts for a report's rows; `headroom` is what is left before each metric's limit."""
     samples = len(frame)
-    if not samples:
-        averages = dict.fromkeys(METRICS, 0.0)
-    else:
-        averages = {metric: float(frame[metric].mean()) for metric in (CPU, MEMORY, HANDLES)}
+    averages = {metric: float(frame[metric].mean()) if samples else 0.0 for metric in METRICS}
     times = elapsed_seconds(frame[TIMESTAMP]).to_numpy(dtype=float) if samples else np.empty(0)
     leaks = {}
     for metric in LEAK_METRICS:
