@@ -2,9 +2,10 @@
 
     python bench/soak.py --pid PID --samples 100000 --checkpoints 1000,11000,90000,100000
 
-The session, CSV streams, log file and console are the ones `main.py` builds; the clock runs with a
-0.1 ms interval so that it fires back to back, skipping the ticks it cannot honour. Prints one JSON
-object: CPU seconds at each checkpoint and the peak RSS of this process.
+The session and sinks (frame, CSV streams, log file, console) are the ones `main.py` builds; the clock
+runs with a 0.1 ms interval so that it fires back to back, skipping the ticks it cannot honour. Then
+the end of the run: analysis, summary, JSON and chart. Prints one JSON object: CPU seconds at each
+checkpoint, the seconds the end of the run took, and the peak RSS of this process.
 """
 
 from __future__ import annotations
@@ -20,39 +21,57 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor import targets
-from monitor.clock import TickClock
-from monitor.columns import DETAIL_COLUMNS, REPORT_COLUMNS
-from monitor.console import Console
-from monitor.recorder import CsvStream
-from monitor.run import run_log
-from monitor.session import Session
+from monitor.analysis.summary import analyze
+from monitor.output.chart import write_chart
+from monitor.output.console import Console, ConsoleSink
+from monitor.output.csv_report import DetailSink, ReportSink
+from monitor.output.frame import FrameSink
+from monitor.output.log import LogSink, run_log
+from monitor.output.summary_json import summary_document, write_json
+from monitor.output.summary_text import Summary, format_summary
+from monitor.sampling import targets
+from monitor.sampling.clock import TickClock
+from monitor.sampling.limits import headroom
+from monitor.sampling.session import Session
 
 
 def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[str, object]:
-    """Run `samples` ticks against `pid` and return CPU seconds at each checkpoint and the peak RSS."""
+    """Run `samples` ticks against `pid`, then the end of the run; CPU seconds per checkpoint, end time, peak RSS."""
     report_path, detail_path, log_path = (folder / name for name in ("soak.csv", "soak_processes.csv", "soak.log"))
-    for path in (report_path, detail_path):
-        path.touch()
     cpu_at: dict[int, float] = {}
-    with run_log(log_path) as log, open(os.devnull, "w") as sink:
-        report = CsvStream(report_path, REPORT_COLUMNS)
-        detail = CsvStream(detail_path, DETAIL_COLUMNS)
-        session = Session(targets.TargetSet(targets.by_pid(pid)), report, detail, log, Console(sink))
+    with run_log(log_path) as log, open(os.devnull, "w") as devnull:
+        frame = FrameSink()
+        sinks = [frame, ReportSink(report_path), DetailSink(detail_path), LogSink(log)]
+        sinks.append(ConsoleSink(Console(devnull), 0.0001, samples * 0.0001, samples))
+        session = Session(targets.TargetSet(targets.by_pid(pid)))
         session.start()
+        session._sinks = sinks
         wanted = set(checkpoints)
 
         def tick(index: int) -> bool:
             going = session._tick(index)
-            if session.frame.rows in wanted:
-                cpu_at[session.frame.rows] = time.process_time()
-            return going and session.frame.rows < samples
+            if session.samples in wanted:
+                cpu_at[session.samples] = time.process_time()
+            return going and session.samples < samples
 
         TickClock(0.0001, 10 * samples, tick).run()
-        report.close()
-        detail.close()
+        for sink in sinks:
+            sink.close()
+        # The end of a run as main.py does it: analysis, summary, JSON and chart.
+        ended = time.perf_counter()
+        table = frame.frame()
+        analysis = analyze(table, headroom([], 0.0))
+        for line in format_summary(Summary("soak", analysis)):
+            log.info(line)
+        write_json(folder / "soak.json", summary_document(report_path, analysis))
+        write_chart(table, analysis, "soak", folder / "soak.png")
+        end_s = time.perf_counter() - ended
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"cpu_s_at": {str(k): v for k, v in sorted(cpu_at.items())}, "peak_rss_mib": peak_kib / 1024}
+    return {
+        "cpu_s_at": {str(k): v for k, v in sorted(cpu_at.items())},
+        "end_of_run_s": end_s,
+        "peak_rss_mib": peak_kib / 1024,
+    }
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unittest
 
-from monitor.analysis import RunningMeans, readme_heuristic
+from monitor.analysis.running import RunningMeans, readme_heuristic
 
 
 def series_with(rises: int, flats: int, start: int = 1000) -> list[int]:

@@ -6,7 +6,7 @@ import datetime
 import json
 import unittest
 
-from monitor.columns import REPORT_COLUMNS
+from monitor.metrics import REPORT_COLUMNS
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import unittest
 
-from monitor.clock import TickClock
+from monitor.sampling.clock import TickClock
 
 
 class TickClockTest(unittest.TestCase):

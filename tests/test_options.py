@@ -5,8 +5,8 @@ from __future__ import annotations
 import unittest
 from pathlib import Path
 
-from monitor.options import parse_options
-from monitor.status import UsageError
+from monitor.cli.options import parse_options
+from monitor.errors import UsageError
 from tests.helpers import MonitorTestCase
 
 BAD_INPUTS = [

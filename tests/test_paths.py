@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import unittest
 
-from monitor.paths import claim_files, prepare_dir, run_stem, safe_name
-from monitor.status import MonitorError
+from monitor.errors import MonitorError
+from monitor.output.files import claim_files, prepare_dir, run_stem, safe_name
 from tests.helpers import MonitorTestCase
 
 

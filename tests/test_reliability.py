@@ -11,9 +11,9 @@ from unittest import mock
 
 import psutil
 
-from monitor import session
-from monitor.recorder import CsvStream
-from monitor.sampler import AccessDeniedError
+from monitor.output.csv_report import CsvStream
+from monitor.sampling import session
+from monitor.sampling.probes import AccessDeniedError
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
 
 
@@ -125,7 +125,7 @@ class OutputPathTest(MonitorTestCase):
         self.start_workload(name)
         _, _reports, _logs = self.make_dirs()
         refuse = mock.patch(
-            "monitor.paths.tempfile.TemporaryFile", side_effect=PermissionError(13, "Permission denied")
+            "monitor.output.files.tempfile.TemporaryFile", side_effect=PermissionError(13, "Permission denied")
         )
         with refuse:
             status, _, err = self.run_in_process("-p", name, "-d", "5", *self.out_args)

@@ -6,8 +6,7 @@ import io
 import json
 import unittest
 
-from monitor.console import Console
-from monitor.report import format_progress
+from monitor.output.console import Console, format_progress
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, unique_name
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

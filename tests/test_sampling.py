@@ -9,9 +9,10 @@ from unittest import mock
 
 import psutil
 
-from monitor import sampler, targets
-from monitor.sampler import AccessDeniedError, read_process
-from monitor.targets import NameFinder, TargetSet, name_matches
+from monitor.metrics import HANDLES, MEMORY
+from monitor.sampling import probes, targets
+from monitor.sampling.probes import AccessDeniedError, read_process
+from monitor.sampling.targets import NameFinder, TargetSet, name_matches
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 
 
@@ -41,8 +42,8 @@ class ReadProcessTest(MonitorTestCase):
         time.sleep(0.5)
         second = read_process(target, name)
         assert first is not None and second is not None
-        self.assertGreater(second.handles_fds, first.handles_fds + 5)
-        self.assertGreater(second.private_memory - first.private_memory, 4 * 1024 * 1024)
+        self.assertGreater(second.value(HANDLES), first.value(HANDLES) + 5)
+        self.assertGreater(second.value(MEMORY) - first.value(MEMORY), 4 * 1024 * 1024)
         self.assertEqual(second.pid, proc.pid)
 
     def test_exited_process_reads_as_none(self) -> None:
@@ -73,8 +74,8 @@ class ReadProcessTest(MonitorTestCase):
         """On Windows the handle count comes from num_handles(), not num_fds()."""
         fake = mock.Mock(spec=["num_handles", "num_fds"])
         fake.num_handles.return_value = 321
-        with mock.patch.object(sampler, "IS_WINDOWS", True):
-            self.assertEqual(sampler.count_handles(fake), 321)
+        with mock.patch.object(probes, "IS_WINDOWS", True):
+            self.assertEqual(probes.count_handles(fake), 321)
         fake.num_fds.assert_not_called()
 
 

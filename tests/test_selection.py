@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 import time
 import unittest
 from pathlib import Path
 
-import pandas as pd
 import psutil
 
-from monitor.analysis import whole_run_series
+from monitor.output.frame import FrameSink
+from monitor.sampling.probes import ProcessReading
+from monitor.sampling.session import Sample
 from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, unique_name
 
 
@@ -23,11 +25,18 @@ def uss_from_proc(pid: int) -> int:
     return private
 
 
-class WholeRunSeriesTest(unittest.TestCase):
-    def test_only_pids_present_in_every_tick_have_a_series(self) -> None:
-        """A PID that joined late is left out of the per-process verdicts."""
-        detail = pd.DataFrame({"pid": [1, 2, 1, 2, 1, 3], "name": ["a"] * 6, "private_memory": [10, 5, 11, 5, 12, 9]})
-        self.assertEqual(whole_run_series(detail, samples=3), {1: [10, 11, 12]})
+class WholeRunVerdictsTest(unittest.TestCase):
+    def test_only_pids_present_in_every_tick_are_judged(self) -> None:
+        """A PID that left early or joined late is left out of the per-process verdicts."""
+        sink = FrameSink()
+        ticks = [[(1, 10), (2, 5)], [(1, 11), (2, 5)], [(1, 12), (3, 9)]]
+        now = datetime.datetime.now().astimezone()
+        for index, tick in enumerate(ticks, start=1):
+            readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3)) for pid, memory in tick)
+            sink.add(Sample(index, now, float(index), readings, (0.0, sum(m for _, m in tick), 3 * len(tick))))
+        verdicts = sink.whole_run_verdicts()
+        self.assertEqual(list(verdicts), [1])
+        self.assertEqual((verdicts[1][1].samples, verdicts[1][1].steps_up), (3, 2))
 
 
 @LINUX_ONLY

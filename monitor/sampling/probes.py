@@ -1,27 +1,47 @@
-"""One tick's metrics for the watched processes, read through psutil."""
+"""One tick's metrics for one process, read through psutil: a probe per row of the metric table."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import psutil
 
-from monitor.columns import HANDLES, MEMORY
-from monitor.status import MonitorError
+from monitor.errors import MonitorError
+from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
 
 IS_WINDOWS = psutil.WINDOWS
 
 
+def count_handles(proc: psutil.Process) -> int:
+    """Open handles on Windows, open file descriptors elsewhere."""
+    if IS_WINDOWS:
+        return int(proc.num_handles())  # type: ignore[attr-defined,unused-ignore]
+    return proc.num_fds()
+
+
+# How each metric of the table is read, inside one oneshot() per process and tick.
+PROBES: dict[str, Callable[[psutil.Process], float]] = {
+    CPU: lambda proc: proc.cpu_percent(),
+    MEMORY: lambda proc: proc.memory_full_info().uss,
+    HANDLES: count_handles,
+}
+_READERS = tuple(PROBES[column] for column in METRICS)
+_CPU_INDEX = METRICS.index(CPU)
+
+
 @dataclass(frozen=True)
 class ProcessReading:
-    """One process's metrics at one tick."""
+    """One process's metrics at one tick, in the metric table's order."""
 
     pid: int
     name: str
-    cpu_percent: float
-    private_memory: int
-    handles_fds: int
+    values: tuple[float, ...]
+
+    def value(self, column: str) -> float:
+        """The value of one metric, by its column name."""
+        return self.values[METRICS.index(column)]
 
 
 class AccessDeniedError(MonitorError):
@@ -33,13 +53,6 @@ class AccessDeniedError(MonitorError):
             "as the process, or with elevated rights (sudo on Linux, an Administrator prompt on Windows)"
         )
         self.pid = pid
-
-
-def count_handles(proc: psutil.Process) -> int:
-    """Open handles on Windows, open file descriptors elsewhere."""
-    if IS_WINDOWS:
-        return int(proc.num_handles())  # type: ignore[attr-defined,unused-ignore]
-    return proc.num_fds()
 
 
 def read_process(
@@ -57,11 +70,9 @@ def read_process(
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            cpu = proc.cpu_percent()
+            values = [read(proc) for read in _READERS]
             if newcomer:
-                cpu = _cpu_since_creation(proc)
-            private_memory = proc.memory_full_info().uss
-            handles = count_handles(proc)
+                values[_CPU_INDEX] = _cpu_since_creation(proc)
         # Checked after the read: if the PID was reused before it, the identity differs now.
         if check_identity and not proc.is_running():
             return None
@@ -69,26 +80,10 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    return ProcessReading(proc.pid, name, cpu, private_memory, handles)
+    return ProcessReading(proc.pid, name, tuple(values))
 
 
 def _cpu_since_creation(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     age_s = time.time() - proc.create_time()
     return 100.0 * (times.user + times.system) / age_s if age_s > 0 else 0.0
-
-
-def headroom(processes: list[psutil.Process], handles_now: float) -> dict[str, float | None]:
-    """How much each metric may still grow before a limit: available memory, and the open-file limit.
-
-    The open-file limit is per process, so it is given only when one process is watched (Linux).
-    """
-    room: dict[str, float | None] = {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
-    if len(processes) == 1 and hasattr(psutil, "RLIMIT_NOFILE"):
-        try:
-            soft, _ = processes[0].rlimit(psutil.RLIMIT_NOFILE)
-        except (psutil.Error, OSError):
-            return room
-        if soft != psutil.RLIM_INFINITY:
-            room[HANDLES] = float(soft) - handles_now
-    return room

@@ -7,15 +7,10 @@ import time
 from types import FrameType, TracebackType
 from typing import Any
 
-from monitor.status import ExitStatus
-
 # Windows delivers Ctrl-Break and console close as SIGBREAK where Python can see them.
-_STOP_SIGNALS = {
-    signal.SIGINT: ExitStatus.INTERRUPTED,
-    signal.SIGTERM: ExitStatus.TERMINATED,
-}
+_STOP_SIGNALS = [signal.SIGINT, signal.SIGTERM]
 if hasattr(signal, "SIGBREAK"):
-    _STOP_SIGNALS[signal.SIGBREAK] = ExitStatus.TERMINATED
+    _STOP_SIGNALS.append(signal.SIGBREAK)
 
 
 class _WakeUpError(Exception):
@@ -25,12 +20,12 @@ class _WakeUpError(Exception):
 class StopSignals:
     """Context manager that records the first stop signal instead of dying mid-write.
 
-    A signal that arrives while a tick is being written only sets `status`; the loop stops
+    A signal that arrives while a tick is being written only sets `signum`; the loop stops
     after that tick. One that arrives during the sleep between ticks ends the sleep at once.
     """
 
     def __init__(self) -> None:
-        self.status: ExitStatus | None = None
+        self.signum: int | None = None
         self._sleeping = False
         self._previous: dict[int, Any] = {}
 
@@ -51,7 +46,7 @@ class StopSignals:
     @property
     def requested(self) -> bool:
         """True once a stop signal has arrived."""
-        return self.status is not None
+        return self.signum is not None
 
     def sleep(self, seconds: float) -> None:
         """Sleep, returning early if a stop signal arrives."""
@@ -59,15 +54,15 @@ class StopSignals:
         # so the wake-up can never land outside this try.
         try:
             self._sleeping = True
-            if self.status is None:
+            if self.signum is None:
                 time.sleep(seconds)
             self._sleeping = False
         except _WakeUpError:
             pass
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.status is None:
-            self.status = _STOP_SIGNALS[signal.Signals(signum)]
+        if self.signum is None:
+            self.signum = signum
         if self._sleeping:
             self._sleeping = False
             raise _WakeUpError

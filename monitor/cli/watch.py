@@ -1,44 +1,39 @@
-"""The monitoring program: find the targets, run the session, then write the summary, JSON and chart."""
+"""The monitoring mode: find the targets, stream samples to the sinks, then write the summary, JSON and chart."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
-import json
 import logging
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
 import psutil
 
-from monitor import targets
-from monitor.analysis import RunAnalysis, analyze, readme_heuristic, whole_run_series
-from monitor.columns import DETAIL_COLUMNS, REPORT_COLUMNS
-from monitor.console import Console
-from monitor.options import Options
-from monitor.paths import claim_files, prepare_dir, run_stem
-from monitor.recorder import CsvStream, read_detail
-from monitor.report import Summary, format_summary, summary_json
-from monitor.session import EndReason, RunResult, Session, finish_command
-from monitor.status import ExitStatus, MonitorError
-from monitor.stopping import StopSignals
-
-# Per-sample log records need no thread, process or caller details; skipping them (the logging
-# HOWTO's "Optimization" section) takes a third off each record's cost.
-logging.logThreads = False
-logging.logProcesses = False
-logging.logMultiprocessing = False
-logging._srcfile = None
-
-REPORT_SUFFIX = ".csv"
-DETAIL_SUFFIX = "_processes.csv"
-LOG_SUFFIX = ".log"
-JSON_SUFFIX = ".json"
-CHART_SUFFIX = ".png"
+from monitor.analysis.summary import RunAnalysis, analyze
+from monitor.cli.options import Options
+from monitor.cli.status import ExitStatus, status_for_signal
+from monitor.errors import MonitorError
+from monitor.output.console import Console, ConsoleSink
+from monitor.output.csv_report import DetailSink, ReportSink
+from monitor.output.files import (
+    CHART_SUFFIX,
+    DETAIL_SUFFIX,
+    JSON_SUFFIX,
+    LOG_SUFFIX,
+    REPORT_SUFFIX,
+    claim_files,
+    prepare_dir,
+    run_stem,
+)
+from monitor.output.frame import FrameSink
+from monitor.output.log import LogSink, run_log
+from monitor.output.summary_json import summary_document, write_json
+from monitor.output.summary_text import Summary, format_summary
+from monitor.sampling import targets
+from monitor.sampling.session import EndReason, RunResult, Session, Sink, finish_command
+from monitor.sampling.signals import StopSignals
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +46,7 @@ class Target:
     missing: str
 
 
-def monitor(options: Options, console: Console) -> ExitStatus:
+def watch(options: Options, console: Console) -> ExitStatus:
     """Monitor what the options name and write every output; MonitorError for what the user can fix."""
     started = datetime.datetime.now().astimezone()
     reports_dir = prepare_dir(options.reports_dir, "reports", "-r/--reports-dir")
@@ -64,11 +59,13 @@ def monitor(options: Options, console: Console) -> ExitStatus:
             {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir},
         )
         with run_log(paths[LOG_SUFFIX]) as log:
-            result = _sample(options, target, paths, log, launched, console)
+            frame_sink = FrameSink()
+            result = _sample(options, target, paths, log, launched, console, frame_sink)
             if launched is not None:
-                result.command_status, sentence = finish_command(launched, log)
+                result.command_status, sentence = finish_command(launched)
+                log.info(sentence)
                 result.notes.append(sentence)
-            return _finish(options, target, paths, result, log, console)
+            return _finish(options, target, paths, result, frame_sink, log, console)
     finally:
         if launched is not None and launched.poll() is None:
             launched.kill()
@@ -110,14 +107,14 @@ def _sample(
     log: logging.Logger,
     launched: subprocess.Popen[bytes] | None,
     console: Console,
+    frame_sink: FrameSink,
 ) -> RunResult:
     log.info("options: %s", options)
     watched = targets.TargetSet(target.find_roots, include_children=options.include_children or launched is not None)
-    report = CsvStream(paths[REPORT_SUFFIX], REPORT_COLUMNS)
-    # The detail rows repeat the report's per process: pushed to disk once a second is enough.
-    detail = CsvStream(paths[DETAIL_SUFFIX], DETAIL_COLUMNS, flush_every_s=1.0)
+    # Memory first, then disk: a failed write still leaves the sample in the summary.
+    sinks: list[Sink] = [frame_sink, ReportSink(paths[REPORT_SUFFIX]), DetailSink(paths[DETAIL_SUFFIX]), LogSink(log)]
     try:
-        session = Session(watched, report, detail, log, console, launched)
+        session = Session(watched, launched)
         with StopSignals() as stop:
             try:
                 first = session.start()
@@ -127,6 +124,7 @@ def _sample(
             if not first:
                 message = target.missing or f"{target.label} has already exited"
                 log.error(message)
+                _close(sinks)
                 for suffix in (REPORT_SUFFIX, DETAIL_SUFFIX):
                     paths[suffix].unlink()
                 raise MonitorError(message)
@@ -136,10 +134,21 @@ def _sample(
                 f"sampling every {options.interval_s:g} s -> {paths[REPORT_SUFFIX]}"
             )
             log.info("watching %s: pids %s", target.label, pids)
-            return session.run(options.interval_s, options.sample_count, options.duration_s, stop)
+            if not console.quiet:
+                sinks.append(ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count))
+            result = session.run(options.interval_s, options.sample_count, sinks, stop)
     finally:
-        report.close()
-        detail.close()
+        _close(sinks)
+    if result.clock.missed:
+        log.warning("%d ticks missed: the machine stalled for over half an interval", result.clock.missed)
+    if result.error is not None:
+        log.error(result.error)
+    return result
+
+
+def _close(sinks: list[Sink]) -> None:
+    for sink in sinks:
+        sink.close()
 
 
 def _finish(
@@ -147,12 +156,17 @@ def _finish(
     target: Target,
     paths: dict[str, Path],
     result: RunResult,
+    frame_sink: FrameSink,
     log: logging.Logger,
     console: Console,
 ) -> ExitStatus:
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
-    analysis = analyze(result.frame, result.headroom)
-    for line in _summary_lines(target, result, analysis, paths[DETAIL_SUFFIX]):
+    frame = frame_sink.frame()
+    analysis = analyze(frame, result.headroom)
+    per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
+    summary = Summary(target.label, analysis, list(result.processes), per_process)
+    lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
+    for line in lines + result.notes + format_summary(summary):
         console.summary(line)
         log.info(line)
     stem = paths[REPORT_SUFFIX].with_suffix("")
@@ -160,15 +174,17 @@ def _finish(
     errors = [] if result.error is None else [result.error]
     try:
         json_path = stem.with_suffix(JSON_SUFFIX)
-        document = run_document(options, target, paths, result, analysis)
-        json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_json(
+            json_path,
+            summary_document(paths[REPORT_SUFFIX], analysis, run_facts(options, target, paths, result, analysis)),
+        )
         written.append(json_path)
-        if options.plot and len(result.frame):
-            from monitor.chart import write_chart  # matplotlib only when a chart is drawn
+        if options.plot and len(frame):
+            from monitor.output.chart import write_chart  # matplotlib only when a chart is drawn
 
             chart_path = stem.with_suffix(CHART_SUFFIX)
             title = f"{target.label}, {result.started_at:%Y-%m-%d %H:%M:%S}, every {options.interval_s:g} s"
-            write_chart(result.frame, analysis, title, chart_path)
+            write_chart(frame, analysis, title, chart_path)
             written.append(chart_path)
     except OSError as exc:
         errors.append(f"writing the summary files failed ({exc.strerror or exc})")
@@ -177,33 +193,19 @@ def _finish(
     if errors:
         log.error(errors[-1])
         raise MonitorError("; ".join(errors))
-    if result.signal_status is not None:
-        return result.signal_status
+    if result.stop_signal is not None:
+        return status_for_signal(result.stop_signal)
     if options.fail_on_leak and analysis.leak_found:
         return ExitStatus.LEAK_FOUND
     return ExitStatus.SUCCESS
 
 
-def _summary_lines(target: Target, result: RunResult, analysis: RunAnalysis, detail_path: Path) -> list[str]:
-    samples = analysis.samples
-    per_process = {}
-    if len(result.processes) > 1 and samples:
-        # Whole-DataFrame work, once, at the end: the detail rows were only ever streamed to disk.
-        for pid, series in whole_run_series(read_detail(detail_path), samples).items():
-            per_process[pid] = (result.processes[pid], readme_heuristic(series))
-    summary = Summary(target.label, analysis, list(result.processes), per_process)
-    lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
-    return lines + result.notes + format_summary(summary)
-
-
-def run_document(
+def run_facts(
     options: Options, target: Target, paths: dict[str, Path], result: RunResult, analysis: RunAnalysis
 ) -> dict[str, Any]:
-    """The JSON summary of a run: the --analyze --json object plus the run's own facts."""
+    """What the JSON summary of a live run adds to that of a saved report."""
     clock = result.clock
     return {
-        "file": str(paths[REPORT_SUFFIX]),
-        **summary_json(analysis),
         "target": target.label,
         "options": {key: _plain(value) for key, value in dataclasses.asdict(options).items()},
         "started_at": result.started_at.isoformat(timespec="milliseconds"),
@@ -232,48 +234,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(item) for item in value]
     return value
-
-
-class _LogFile(logging.FileHandler):
-    """A log file that flushes notes and errors at once, per-sample lines at most once a second.
-
-    Every sample is also in the CSV, flushed as it is taken; a flush of the log per sample would
-    cost a system call per tick for nothing a crash could lose.
-    """
-
-    FLUSH_EVERY_S = 1.0
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, encoding="utf-8")
-        self._urgent = True
-        self._last_flush = 0.0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._urgent = record.levelno >= logging.INFO
-        super().emit(record)
-
-    def flush(self) -> None:
-        now = time.monotonic()
-        if self._urgent or now - self._last_flush >= self.FLUSH_EVERY_S:
-            super().flush()
-            self._last_flush = now
-
-    def close(self) -> None:
-        self._urgent = True
-        super().close()
-
-
-@contextlib.contextmanager
-def run_log(path: Path) -> Iterator[logging.Logger]:
-    """A logger writing to this run's log file, detached again on exit."""
-    handler = _LogFile(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger = logging.getLogger(f"monitor.run.{path.stem}")
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    logger.addHandler(handler)
-    try:
-        yield logger
-    finally:
-        logger.removeHandler(handler)
-        handler.close()

@@ -11,9 +11,6 @@ from typing import Callable
 
 import schedule
 
-# schedule logs every job run at DEBUG; at sampling rates of 100 Hz that is pure overhead.
-logging.getLogger("schedule").setLevel(logging.WARNING)
-
 
 @dataclass
 class ClockStats:
@@ -49,6 +46,8 @@ class TickClock:
         self._on_tick = on_tick
         self._sleep = sleep
         self._stopped = stopped
+        # schedule logs every job run at DEBUG; at sampling rates of 100 Hz that is pure overhead.
+        logging.getLogger("schedule").setLevel(logging.WARNING)
         self._scheduler = schedule.Scheduler()
         self._job = self._scheduler.every(interval_s).seconds.do(self._fire)  # type: ignore[arg-type]
         self._start = 0.0

@@ -7,7 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from monitor.status import MonitorError
+from monitor.errors import MonitorError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -57,3 +57,11 @@ def claim_files(stem: str, places: dict[str, Path]) -> dict[str, Path]:
             continue
         return paths
     raise MonitorError(f"too many reports named '{stem}*'; clear out the reports directory")
+
+
+# The files of one run, <stem><suffix>: the report and detail CSVs and the summary beside them, the log apart.
+REPORT_SUFFIX = ".csv"
+DETAIL_SUFFIX = "_processes.csv"
+LOG_SUFFIX = ".log"
+JSON_SUFFIX = ".json"
+CHART_SUFFIX = ".png"

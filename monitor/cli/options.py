@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from monitor.status import UsageError
+from monitor.errors import UsageError
 
 DEFAULT_INTERVAL = "5"
 DEFAULT_REPORTS_DIR = Path("output/reports")

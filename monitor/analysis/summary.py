@@ -1,0 +1,73 @@
+"""A run's verdicts from its rows: averages, the README heuristic and the trend of each leak-checked metric."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from monitor.analysis.running import HeuristicResult, readme_heuristic
+from monitor.metrics import ELAPSED, LEAK_CHECKED, METRICS
+from monitor.trend import LEAK, Trend, detect_trend
+
+
+@dataclass(frozen=True)
+class MetricLeak:
+    """Both leak verdicts for one metric."""
+
+    heuristic: HeuristicResult
+    trend: Trend
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Everything the summary says about a run's rows."""
+
+    samples: int
+    averages: dict[str, float | None]
+    leaks: dict[str, MetricLeak]
+
+    @property
+    def leak_found(self) -> bool:
+        """True when the trend detector calls memory or handles a leak."""
+        return any(leak.trend.verdict == LEAK for leak in self.leaks.values())
+
+
+def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = None) -> RunAnalysis:
+    """Averages and leak verdicts of a report's rows (with an elapsed_s column); `headroom` is what is left
+    before each metric's limit."""
+    samples = len(frame)
+    averages = {metric: finite_or_none(frame[metric].mean()) if samples else 0.0 for metric in METRICS}
+    times = frame[ELAPSED].to_numpy(dtype=float)
+    leaks = {}
+    for metric in LEAK_CHECKED:
+        values = frame[metric.column].to_numpy(dtype=float)
+        leaks[metric.column] = MetricLeak(
+            heuristic=readme_heuristic(values),
+            trend=detect_trend(times, values, metric.quantum, (headroom or {}).get(metric.column)),
+        )
+    return RunAnalysis(samples, averages, leaks)
+
+
+def elapsed_from_wall_clock(seconds: np.ndarray) -> np.ndarray:
+    """Seconds since the first sample from wall-clock times that may step back (NTP, a manual change).
+
+    A backward step is replaced by the median forward step, so the samples keep their order and no
+    sample is dropped; ties (timestamps finer than the clock's resolution) stay ties.
+    """
+    if len(seconds) == 0:
+        return np.empty(0)
+    steps = np.diff(np.asarray(seconds, dtype=float))
+    forward = steps[steps > 0]
+    typical = float(np.median(forward)) if len(forward) else 0.0
+    repaired = np.where(steps < 0, typical, steps)
+    return np.concatenate(([0.0], np.cumsum(repaired)))
+
+
+def finite_or_none(value: float) -> float | None:
+    """The value as a float, or None when it is NaN or infinite."""
+    number = float(value)
+    return number if math.isfinite(number) else None

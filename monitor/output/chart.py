@@ -1,0 +1,98 @@
+"""The run's chart: each metric against time, with its average and, for a leak, the fitted trend.
+
+matplotlib is imported here only, when a chart is drawn, so that it never slows the first sample.
+A long run is drawn as a min/max envelope over at most MAX_BINS time bins per line: a million-row
+chart is as fast and as legible as a short one, and no spike is lost.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from monitor.analysis.summary import RunAnalysis
+from monitor.metrics import ELAPSED, METRIC_TABLE, Unit
+from monitor.output.summary_text import format_rate
+from monitor.trend import LEAK
+
+MAX_BINS = 2000
+_BYTE_UNITS = (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024), ("B", 1))
+_TIME_UNITS = (("h", 3600.0, 2 * 3600.0), ("min", 60.0, 120.0), ("s", 1.0, 0.0))
+
+
+def _byte_unit(peak: float) -> tuple[str, float]:
+    for name, size in _BYTE_UNITS:
+        if peak >= size:
+            return name, float(size)
+    return "B", 1.0
+
+
+def _time_unit(span_s: float) -> tuple[str, float]:
+    for name, size, from_span in _TIME_UNITS:
+        if span_s >= from_span:
+            return name, size
+    return "s", 1.0
+
+
+def envelope(x: np.ndarray, y: np.ndarray, bins: int = MAX_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, low, high) with at most `bins` points: the minimum and maximum of y in each equal-width x bin.
+
+    Short series come back unchanged (low == high == y).
+    """
+    if len(x) <= bins or x[-1] <= x[0]:
+        return x, y, y
+    edges = np.linspace(x[0], x[-1], bins + 1)
+    index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+    # x is sorted, so each bin is one contiguous run of samples.
+    starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+    return x[starts], np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
+
+
+def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Path) -> None:
+    """Draw every metric of the table on a shared time axis and save a PNG at `path`."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display needed
+    import matplotlib.pyplot as plt
+
+    seconds = frame[ELAPSED].to_numpy(dtype=float)
+    time_name, time_size = _time_unit(float(seconds[-1]) if len(seconds) else 0.0)
+    figure, axes = plt.subplots(len(METRIC_TABLE), 1, sharex=True, figsize=(10, 7.5), constrained_layout=True)
+    for axis, metric in zip(axes, METRIC_TABLE):
+        raw = frame[metric.column].to_numpy(dtype=float)
+        scale, unit_name, label = 1.0, "%" if metric.unit is Unit.PERCENT else "", metric.chart_title
+        if metric.unit is Unit.BYTES:
+            unit_name, scale = _byte_unit(float(raw.max()) if len(raw) else 0.0)
+            label = f"{metric.chart_title} ({unit_name})"
+        x, low, high = envelope(seconds, raw / scale)
+        x = x / time_size
+        if low is high:
+            axis.plot(
+                x, low, marker="." if len(x) < 200 else None, linewidth=1.2, color="tab:blue", label=metric.column
+            )
+        else:
+            axis.fill_between(
+                x, low, high, color="tab:blue", alpha=0.35, linewidth=0, label=f"{metric.column} (min-max)"
+            )
+        average = analysis.averages.get(metric.column)
+        if average is not None:
+            average /= scale
+            axis.axhline(
+                average, linestyle="--", color="tab:gray", linewidth=1, label=f"average {average:.3g} {unit_name}"
+            )
+        leak = analysis.leaks.get(metric.column)
+        trend = leak.trend if leak is not None else None
+        if trend is not None and trend.verdict == LEAK and trend.rate_per_hour is not None and len(seconds):
+            ends = np.array([seconds[0], seconds[-1]])
+            fitted = (trend.intercept + trend.rate_per_hour / 3600.0 * ends) / scale
+            label_text = f"leak trend {format_rate(trend, metric.column)}"
+            axis.plot(ends / time_size, fitted, color="tab:red", linewidth=1.5, label=label_text)
+        axis.set_ylabel(label)
+        axis.grid(True, alpha=0.3)
+        axis.legend(loc="upper left", fontsize="small")
+    axes[-1].set_xlabel(f"time since the first sample ({time_name})")
+    figure.suptitle(title)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,147 @@
+"""The console: a live table of samples with a progress line under it, notes, and the summary.
+
+On a terminal the progress line is redrawn in place under the table (carriage return and "erase
+line"); when the output is piped or redirected there is no progress line and no escape sequence.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Mapping, TextIO
+
+from monitor.analysis.running import RunningHeuristic, RunningMeans
+from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
+from monitor.output.log import exit_sentence
+from monitor.output.units import format_value
+from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
+
+_ERASE_LINE = "\r\x1b[2K"
+
+
+class Console:
+    """Prints a run's table, notes, progress and summary according to the output kind and --quiet."""
+
+    def __init__(self, out: TextIO, quiet: bool = False, live: bool | None = None) -> None:
+        self._out = out
+        self.quiet = quiet
+        self.live = _is_terminal(out) if live is None else live
+        self._progress_shown = False
+        self._closed = False
+
+    def line(self, text: str) -> None:
+        """A table row or a note; left out with --quiet."""
+        if not self.quiet:
+            self._write(self._clear_progress() + text + "\n")
+
+    def progress(self, text: str) -> None:
+        """Redraw the progress line in place (terminals only)."""
+        if not self.quiet and self.live:
+            self._write(_ERASE_LINE + text)
+            self._progress_shown = True
+
+    def summary(self, text: str) -> None:
+        """A summary line: always printed."""
+        self._write(self._clear_progress() + text + "\n")
+
+    def _clear_progress(self) -> str:
+        if not self._progress_shown:
+            return ""
+        self._progress_shown = False
+        return _ERASE_LINE
+
+    def _write(self, text: str) -> None:
+        if self._closed:
+            return
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): sampling goes on into the files, silently.
+            self._closed = True
+            if self._out is sys.stdout:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# Column widths of the table, (value, average), by unit.
+_WIDTHS = {Unit.PERCENT: (8, 9), Unit.BYTES: (11, 13), Unit.COUNT: (7, 9)}
+# The live table keeps to the README's metrics, so that it fits a terminal.
+_TABLE_METRICS = METRIC_TABLE[:README_METRIC_COUNT]
+_HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
+LEAK_MARKER = "  <- leak warning"
+
+
+def _cells(metric: Metric, value: str, average: str) -> str:
+    width, average_width = _WIDTHS[metric.unit]
+    return f"  {value:>{width}} {average:>{average_width}}"
+
+
+def format_header() -> str:
+    """The table's column titles."""
+    cells = "".join(_cells(metric, metric.console_title, "(avg)") for metric in _TABLE_METRICS)
+    return f"{'time':<12}{cells}  {'procs':>5}"
+
+
+def format_row(clock_time: str, values: Mapping[str, float], averages: Mapping[str, float], process_count: int) -> str:
+    """One sample as a table row: current value and running average of each metric."""
+    cells = "".join(
+        _cells(
+            metric,
+            format_value(values[metric.column], metric.unit, 1 if metric.unit is Unit.PERCENT else 0),
+            f"({format_value(averages[metric.column], metric.unit)})",
+        )
+        for metric in _TABLE_METRICS
+    )
+    return f"{clock_time:<12}{cells}  {process_count:>5}"
+
+
+def format_progress(elapsed_s: float, total_s: float, samples: int, planned: int) -> str:
+    """'[#####-----] 12.0/20 s, 6/10 samples, 8 s left' for the live progress line."""
+    share = min(max(elapsed_s / total_s, 0.0), 1.0) if total_s > 0 else 1.0
+    filled = round(share * 20)
+    left = max(total_s - elapsed_s, 0.0)
+    return (
+        f"[{'#' * filled}{'-' * (20 - filled)}] {elapsed_s:.1f}/{total_s:g} s, "
+        f"{samples}/{planned} samples, {left:.0f} s left"
+    )
+
+
+class ConsoleSink(Sink):
+    """The live table: a row per sample with running averages, the README rule's first warning, progress."""
+
+    def __init__(self, console: Console, interval_s: float, duration_s: float, planned: int) -> None:
+        self._console = console
+        self._interval_s = interval_s
+        self._duration_s = duration_s
+        self._planned = planned
+        self._means = RunningMeans(METRICS)
+        self._heuristic = RunningHeuristic()
+        self._warned = False
+        console.line(format_header())
+
+    def add(self, sample: Sample) -> None:
+        """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
+        self._means.add(sample.totals)
+        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
+        first_warning = rule.leak and not self._warned
+        self._warned = self._warned or first_warning
+        values = dict(zip(METRICS, sample.totals))
+        text = format_row(
+            sample.wall_time.strftime("%H:%M:%S.%f")[:-3], values, self._means.means(), len(sample.readings)
+        )
+        self._console.line(text + (LEAK_MARKER if first_warning else ""))
+        elapsed = sample.index * self._interval_s
+        self._console.progress(format_progress(elapsed, self._duration_s, rule.samples, self._planned))
+
+    def note(self, event: ProcessEvent) -> None:
+        """Say when a process that was asked for exits."""
+        if event.kind is EventKind.EXITED and event.is_root:
+            self._console.line(exit_sentence(event))

@@ -1,0 +1,200 @@
+"""The report and detail CSVs: rows to disk as they are taken, and saved reports read back and checked."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from monitor.analysis.summary import elapsed_from_wall_clock
+from monitor.errors import MonitorError
+from monitor.metrics import (
+    DETAIL_COLUMNS,
+    ELAPSED,
+    METRIC_TABLE,
+    METRICS,
+    README_METRIC_COUNT,
+    REPORT_COLUMNS,
+    REQUIRED_REPORT_COLUMNS,
+    TIMESTAMP,
+)
+from monitor.sampling.session import Sample, Sink
+
+# fsync costs a disk round trip; once a second bounds what a power cut can take.
+FSYNC_EVERY_S = 1.0
+
+
+class CsvStream:
+    """A CSV file whose header is on disk before the first row, and every row as soon as it is written.
+
+    With `flush_every_s`, rows are held and written in one go at most that often instead of one by
+    one: for files whose rows are a detail of what another, row-by-row stream already keeps.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], flush_every_s: float = 0.0) -> None:
+        self.path = path
+        self._flush_every_s = flush_every_s
+        self._pending: list[Sequence[Any]] = [columns]
+        self._last_flush = self._last_sync = 0.0
+        # The file already exists (claimed empty); "w" keeps the claim and writes the header.
+        self._file = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._push(time.monotonic())
+
+    def write(self, row: Sequence[Any]) -> None:
+        """Append one row."""
+        self.write_many([row])
+
+    def write_many(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows; they reach the OS now, or within `flush_every_s`."""
+        self._pending.extend(rows)
+        now = time.monotonic()
+        if now - self._last_flush >= self._flush_every_s:
+            self._push(now)
+
+    def _push(self, now: float) -> None:
+        self._writer.writerows(self._pending)
+        self._pending.clear()
+        self._file.flush()
+        self._last_flush = now
+        if now - self._last_sync >= FSYNC_EVERY_S:
+            os.fsync(self._file.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        """Write what is held, sync and close; safe to call twice and after a write error."""
+        if self._file.closed:
+            return
+        try:
+            self._push(math.inf)
+        except OSError:
+            pass  # The write error was already reported; what reached the disk stays.
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()
+
+
+def _rounder(decimals: int) -> Callable[[float], float]:
+    if decimals:
+        return lambda value: round(value, decimals)
+    return int
+
+
+# Each metric as the CSV keeps it: CPU % to 2 decimals, bytes and counts as whole numbers.
+_ROUNDERS = tuple(_rounder(metric.decimals) for metric in METRIC_TABLE)
+
+
+def iso_time(sample: Sample) -> str:
+    """The sample's wall time as ISO 8601 with milliseconds and UTC offset."""
+    return sample.wall_time.isoformat(timespec="milliseconds")
+
+
+def rounded(values: Sequence[float]) -> list[float]:
+    """Metric values in the table's order, rounded as the CSV keeps them."""
+    return [rnd(value) for rnd, value in zip(_ROUNDERS, values)]
+
+
+def report_row(sample: Sample) -> tuple[Any, ...]:
+    """One report row: the README's columns, process_count, elapsed_s, then the added metrics."""
+    values = rounded(sample.totals)
+    return (
+        iso_time(sample),
+        *values[:README_METRIC_COUNT],
+        len(sample.readings),
+        round(sample.elapsed_s, 6),
+        *values[README_METRIC_COUNT:],
+    )
+
+
+class ReportSink(Sink):
+    """The report CSV: one row per sample, on disk as soon as it is taken."""
+
+    def __init__(self, path: Path) -> None:
+        self._stream = CsvStream(path, REPORT_COLUMNS)
+
+    def add(self, sample: Sample) -> None:
+        """Write the sample's row."""
+        self._stream.write(report_row(sample))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._stream.close()
+
+
+class DetailSink(Sink):
+    """The per-process CSV: one row per process per sample.
+
+    Its rows repeat the report's per process: pushed to disk once a second is enough.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._stream = CsvStream(path, DETAIL_COLUMNS, flush_every_s=1.0)
+
+    def add(self, sample: Sample) -> None:
+        """Write one row per process."""
+        iso = iso_time(sample)
+        self._stream.write_many([(iso, r.pid, r.name, *rounded(r.values)) for r in sample.readings])
+
+    def close(self) -> None:
+        """Write what is held and close the file."""
+        self._stream.close()
+
+
+def read_report(path: Path) -> pd.DataFrame:
+    """A saved report's rows with an elapsed_s column, checked by column name; MonitorError if malformed.
+
+    Reports written before elapsed_s existed get it from their timestamps, repaired where the clock
+    stepped back.
+    """
+    try:
+        frame = pd.read_csv(path, dtype={TIMESTAMP: str}, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise MonitorError(f"{path}: no such file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        raise MonitorError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+    missing = [column for column in REQUIRED_REPORT_COLUMNS if column not in frame.columns]
+    if missing:
+        raise MonitorError(
+            f"{path}: not a report of this monitor (no column {', '.join(missing)}; "
+            f"a report has {', '.join(REQUIRED_REPORT_COLUMNS)})"
+        )
+    for column in [c for c in (*METRICS, ELAPSED) if c in frame.columns]:
+        frame[column] = _finite_column(path, frame, column)
+    seconds = _timestamps(path, frame)
+    if ELAPSED not in frame.columns:
+        frame[ELAPSED] = elapsed_from_wall_clock(seconds)
+    return frame
+
+
+def _finite_column(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = frame[column].iloc[row]
+        what = "is empty" if pd.isna(cell) or str(cell).strip() == "" else f"is not a finite number ({cell!r})"
+        raise MonitorError(f"{path}: row {row + 1}, column {column} {what}; fix or delete that row")
+    return values
+
+
+def _timestamps(path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """The timestamps as seconds since the epoch; MonitorError naming the first bad one."""
+    moments = pd.to_datetime(frame[TIMESTAMP], utc=True, errors="coerce", format="ISO8601")
+    bad = moments.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        cell = frame[TIMESTAMP].iloc[row]
+        what = "is empty" if pd.isna(cell) or str(cell).strip() == "" else f"is not an ISO 8601 time ({cell!r})"
+        raise MonitorError(f"{path}: row {row + 1}, column {TIMESTAMP} {what}; fix or delete that row")
+    return (moments - moments.iloc[0]).dt.total_seconds().to_numpy(dtype=float) if len(moments) else np.empty(0)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,61 @@
+"""The summary as JSON, one builder for --analyze and for a live run; strict JSON only (no NaN, no Infinity)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from monitor.analysis.summary import RunAnalysis
+
+
+def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The summary of one report: file, samples, averages and both leak verdicts, then the run's own facts."""
+    leak: dict[str, Any] = {}
+    for metric, verdicts in analysis.leaks.items():
+        trend = verdicts.trend
+        leak[metric] = {
+            "heuristic": verdicts.heuristic.leak,
+            "verdict": str(trend.verdict.value if hasattr(trend.verdict, "value") else trend.verdict),
+            "rate_per_hour": trend.rate_per_hour,
+            "rate_per_hour_90": [trend.rate_low_per_hour, trend.rate_high_per_hour],
+            "confidence": trend.confidence,
+            "p_value": trend.p_value,
+            "hours_to_limit": trend.hours_to_limit,
+            "reason": trend.reason,
+        }
+    document = {"file": str(file), "samples": analysis.samples, "averages": dict(analysis.averages), "leak": leak}
+    return finite(document | dict(run or {}))
+
+
+def finite(value: Any) -> Any:
+    """The same data with every NaN or infinite float replaced by None, so that any JSON parser reads it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
+def json_line(document: Mapping[str, Any]) -> str:
+    """One strict JSON object on one line."""
+    return json.dumps(finite(document), allow_nan=False)
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    """Write the document whole or not at all: a temporary file renamed into place, never an empty file."""
+    text = json.dumps(finite(document), indent=2, allow_nan=False) + "\n"
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise

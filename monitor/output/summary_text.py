@@ -1,0 +1,102 @@
+"""The end-of-run summary as text: averages, the README rule's verdict and the trend verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from monitor.analysis.running import HeuristicResult
+from monitor.analysis.summary import RunAnalysis
+from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
+from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes
+from monitor.trend import INCONCLUSIVE, LEAK, Trend
+
+LEAK_WARNING = "WARNING: potential memory leak detected"
+NO_LEAK = "No memory leak detected"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the end-of-run summary says."""
+
+    label: str
+    analysis: RunAnalysis
+    pids: Sequence[int] = ()
+    # PIDs watched through the whole run -> (name, README-rule result); empty for one process.
+    per_process: Mapping[int, tuple[str, HeuristicResult]] = field(default_factory=dict)
+
+
+def heuristic_line(result: HeuristicResult) -> str:
+    """The README rule's verdict as one line."""
+    if not result.enough_samples:
+        return (
+            f"Too few samples to judge a memory leak ({result.samples} taken, "
+            f"at least 10 needed): monitor longer or sample more often"
+        )
+    detail = f"private memory rose in {result.steps_up} of {result.steps} steps, fell in {result.steps_down}"
+    return f"{LEAK_WARNING} ({detail})" if result.leak else f"{NO_LEAK} ({detail})"
+
+
+def format_rate(trend: Trend, metric: str) -> str:
+    """'+42.1 MiB/h (90%: 38.0 MiB to 46.3 MiB)' or '+3.0 handles/h (90%: 2.1 to 3.9)'; 'n/a' where unknown."""
+    unit = BY_COLUMN[metric].unit
+    suffix = "/h" if unit is Unit.BYTES else " handles/h"
+    if trend.rate_per_hour is None:
+        return f"{NOT_AVAILABLE}{suffix}"
+    sign = "+" if trend.rate_per_hour >= 0 else ""
+    low, high = format_value(trend.rate_low_per_hour, unit), format_value(trend.rate_high_per_hour, unit)
+    return f"{sign}{format_value(trend.rate_per_hour, unit)}{suffix} (90%: {low} to {high})"
+
+
+def trend_line(trend: Trend, metric: str) -> str:
+    """The trend detector's verdict on one metric as one line."""
+    title = BY_COLUMN[metric].trend_title
+    if trend.verdict == LEAK:
+        line = f"{title}: LEAK, {format_rate(trend, metric)}, {trend.confidence} confidence"
+        if trend.hours_to_limit is not None:
+            line += f"; the limit is reached in about {_duration(trend.hours_to_limit)}"
+        return line
+    if trend.verdict == INCONCLUSIVE:
+        return f"{title}: inconclusive ({trend.reason})"
+    return f"{title}: no leak ({trend.reason}; {format_rate(trend, metric)})"
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def average_line(title: str, value: float | None, unit: Unit) -> str:
+    """'  Average CPU:            0.60 %' and the like, aligned."""
+    label = f"Average {title}:"
+    if value is None:
+        text = NOT_AVAILABLE
+    elif unit is Unit.BYTES:
+        text = f"{human_bytes(value)} ({value:.0f} bytes)"
+    elif unit is Unit.PERCENT:
+        text = f"{value:.2f} %"
+    else:
+        text = f"{value:.2f}"
+    return f"  {label:<24}{text}"
+
+
+def format_summary(summary: Summary) -> list[str]:
+    """The summary block printed (and logged) at the end of a run."""
+    analysis = summary.analysis
+    lines = [f"Summary for {summary.label}: {analysis.samples} samples"]
+    if summary.pids:
+        lines[0] += f" (pids {', '.join(str(pid) for pid in summary.pids)})"
+    if analysis.samples:
+        lines += [average_line(m.title, analysis.averages[m.column], m.unit) for m in METRIC_TABLE]
+    lines.append(heuristic_line(analysis.leaks[HEURISTIC_METRIC].heuristic))
+    lines += [trend_line(analysis.leaks[m.column].trend, m.column) for m in LEAK_CHECKED]
+    if summary.per_process:
+        leaky = [f"pid {pid} ('{name}')" for pid, (name, result) in summary.per_process.items() if result.leak]
+        if leaky:
+            lines.append(f"{LEAK_WARNING} in single instances: {', '.join(leaky)}")
+        else:
+            lines.append(f"No single instance looks leaky ({len(summary.per_process)} watched through the whole run)")
+    return lines

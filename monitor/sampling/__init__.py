@@ -1,0 +1,1 @@
+"""Reading processes through psutil: targets, probes, the tick clock, stop signals and the session."""
