@@ -5,7 +5,8 @@
 The session and sinks (frame, CSV streams, log file, console) are the ones `main.py` builds; the clock
 runs with a 0.1 ms interval so that it fires back to back, skipping the ticks it cannot honour. Then
 the end of the run: analysis, summary, JSON and chart. Prints one JSON object: CPU seconds at each
-checkpoint, the seconds the end of the run took, and the peak RSS of this process.
+checkpoint, the seconds the end of the run took, and the peak RSS of this process when sampling ended
+and after the end of the run.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
         TickClock(0.0001, 10 * samples, tick).run()
         for sink in sinks:
             sink.close()
+        sampling_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # The end of a run as main.py does it: analysis, summary, JSON and chart.
         ended = time.perf_counter()
         table = frame.frame()
@@ -70,6 +72,7 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
     return {
         "cpu_s_at": {str(k): v for k, v in sorted(cpu_at.items())},
         "end_of_run_s": end_s,
+        "sampling_peak_rss_mib": sampling_peak_kib / 1024,
         "peak_rss_mib": peak_kib / 1024,
     }
 

@@ -7,7 +7,7 @@ import traceback
 from typing import Sequence, TextIO
 
 from monitor.cli.analyze import analyze_reports
-from monitor.cli.options import Options, parse_options
+from monitor.cli.options import Options, parse_options, program_name
 from monitor.cli.status import ExitStatus
 from monitor.cli.watch import watch
 from monitor.errors import MonitorError, UsageError
@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     try:
         options = parse_options(args)
     except UsageError as exc:
-        print(f"main.py: error: {exc}", file=err)
+        print(f"{program_name()}: error: {exc}", file=err)
         return ExitStatus.USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)

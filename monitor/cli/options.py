@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -66,10 +67,15 @@ def _pid(text: str) -> int:
     return value
 
 
+def program_name() -> str:
+    """What the user typed to run us: 'main.py', or 'procmon' when installed."""
+    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "main.py"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; --help is what the README documents."""
     parser = _Parser(
-        prog="main.py",
+        prog=program_name(),
         description=(
             "Watch every process with a name (or one PID, or a command you launch) for a duration, "
             "sample CPU %%, private memory (USS) and open handles/file descriptors, "
