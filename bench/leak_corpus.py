@@ -4,8 +4,12 @@
 
 Each case is one series (times in seconds, values in bytes or handles) with a known label: `leak`
 for growth that continues to the end of the run, `no-leak` otherwise. Shapes are drawn from what
-real processes do: noise with heavy tails, 4 KiB pages, GC sawtooth, warm-up, periodic load,
-uneven sampling intervals.
+real processes do: noise with heavy tails, 4 KiB pages, GC sawtooths (some with a floor that gains
+far less than a cycle's height), warm-up in one curve or a few steps, strongly autocorrelated wander,
+request churn, leaks whose rate keeps changing or that come in partly freed bursts, descriptor churn,
+periodic load, uneven sampling intervals.
+
+Seeds are split in two: the even ones to tune the detector on, the odd ones to report on.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 
 PAGE = 4096
 MIB = 1024 * 1024
-LENGTHS = (30, 120, 400)
+LENGTHS = (30, 120, 400, 2000)
 INTERVALS_S = (0.5, 5.0, 60.0)
 
 Rng = np.random.Generator
@@ -92,6 +96,58 @@ def _sawtooth(rising: bool) -> Callable[[Rng, int], np.ndarray]:
     return make
 
 
+def _big_sawtooth(rng: Rng, n: int) -> np.ndarray:
+    """GC cycles whose amplitude is 4 to 12 times what their floor gains over the whole run."""
+    cycles = rng.uniform(5, 10)
+    height = rng.uniform(5, 30) * MIB
+    x = np.arange(n) / n * cycles + rng.uniform(0, 1)
+    floor = height / rng.uniform(4, 12) * _ramp(n)
+    return 300 * MIB + floor + height * (x % 1) + _noise(rng, n, height / 50)
+
+
+def _varying_rate(rng: Rng, n: int) -> np.ndarray:
+    """A leak whose rate changes every few samples, with pauses (rate 0) among the changes."""
+    sd = rng.uniform(64, 256) * 1024
+    rates = np.empty(n)
+    i = 0
+    while i < n:
+        run = int(rng.integers(2, 7))
+        rates[i : i + run] = 0.0 if rng.random() < 0.3 else rng.exponential(1.0)
+        i += run
+    rise = rng.uniform(6, 30) * sd
+    growth = np.cumsum(rates)
+    return 110 * MIB + rise * growth / max(growth[-1], 1e-9) + _noise(rng, n, sd)
+
+
+def _bursty(rng: Rng, n: int) -> np.ndarray:
+    """Bursts of allocation every few samples; part of each burst is freed some samples later."""
+    sd = rng.uniform(64, 256) * 1024
+    values = np.zeros(n)
+    at = int(rng.integers(0, 4))
+    while at < n:
+        burst = rng.uniform(1, 4) * MIB
+        freed_after = at + int(rng.integers(2, 8))
+        values[at:] += burst
+        values[freed_after:] -= burst * rng.uniform(0.3, 0.8)
+        at += int(rng.integers(2, max(3, n // 10)))
+    return 130 * MIB + values + _noise(rng, n, sd)
+
+
+def _request_churn(rng: Rng, n: int) -> np.ndarray:
+    """Requests allocate and free everything within a few samples: busy, but no leak."""
+    values = np.zeros(n)
+    for start in np.flatnonzero(rng.random(n) < rng.uniform(0.2, 0.8)):
+        values[start : start + int(rng.integers(1, 4))] += rng.uniform(0.5, 8) * MIB
+    return 70 * MIB + values + _noise(rng, n, rng.uniform(16, 128) * 1024)
+
+
+def _warm_up_steps(rng: Rng, n: int) -> np.ndarray:
+    """A warm-up in a few steps (caches, pools) that is over within the first third of the run."""
+    ends = np.sort(rng.uniform(0.02, 0.3, int(rng.integers(2, 5)))) * n
+    level = sum(rng.uniform(2, 20) * MIB * (np.arange(n) >= end) for end in ends)
+    return 60 * MIB + level + _noise(rng, n, rng.uniform(64, 256) * 1024)
+
+
 def _late_start(rng: Rng, n: int) -> np.ndarray:
     sd = rng.uniform(64, 256) * 1024
     return 120 * MIB + rng.uniform(10, 30) * sd * _ramp(n, rng.uniform(0.3, 0.6)) + _noise(rng, n, sd)
@@ -119,14 +175,21 @@ def _plateau(rng: Rng, n: int) -> np.ndarray:
     return 50 * MIB + rise * (1 - np.exp(-x / (warm / 4))) + _noise(rng, n, sd)
 
 
-def _ar1(rng: Rng, n: int) -> np.ndarray:
-    phi, sd = rng.uniform(0.6, 0.9), rng.uniform(64, 512) * 1024
+def _ar1_series(rng: Rng, n: int, phi: float, sd: float) -> np.ndarray:
+    """A stationary AR(1) series of standard deviation `sd` around zero."""
     shocks = rng.normal(0, sd * np.sqrt(1 - phi**2), n)
     values = np.empty(n)
     values[0] = rng.normal(0, sd)
     for i in range(1, n):
         values[i] = phi * values[i - 1] + shocks[i]
-    return 90 * MIB + values
+    return values
+
+
+def _ar1(low: float, high: float) -> Callable[[Rng, int], np.ndarray]:
+    def make(rng: Rng, n: int) -> np.ndarray:
+        return 90 * MIB + _ar1_series(rng, n, rng.uniform(low, high), rng.uniform(64, 512) * 1024)
+
+    return make
 
 
 def _periodic(rng: Rng, n: int) -> np.ndarray:
@@ -151,11 +214,17 @@ MEMORY_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
     "step": (True, _step),
     "sawtooth-rising-floor": (True, _sawtooth(rising=True)),
     "late-start": (True, _late_start),
+    "sawtooth-big-amplitude": (True, _big_sawtooth),
+    "varying-rate": (True, _varying_rate),
+    "bursty": (True, _bursty),
     "flat": (False, _flat),
     "flat-constant-runs": (False, _flat_constant_runs),
     "sawtooth-flat-floor": (False, _sawtooth(rising=False)),
     "plateau": (False, _plateau),
-    "ar1": (False, _ar1),
+    "ar1": (False, _ar1(0.6, 0.9)),
+    "ar1-strong": (False, _ar1(0.8, 0.97)),
+    "request-churn": (False, _request_churn),
+    "warm-up-steps": (False, _warm_up_steps),
     "periodic": (False, _periodic),
     "spike": (False, _spike),
 }
@@ -187,6 +256,23 @@ def _fd_periodic(rng: Rng, n: int) -> np.ndarray:
     return 25 + np.round(rng.integers(3, 15) * (1 + np.sin(2 * np.pi * np.arange(n) / period)) / 2)
 
 
+def _fd_churn(rng: Rng, n: int) -> np.ndarray:
+    """Descriptors opened and closed again after a few samples, around a fixed mean."""
+    values = np.zeros(n)
+    for start in np.flatnonzero(rng.random(n) < rng.uniform(0.2, 0.7)):
+        values[start : start + int(rng.integers(1, 6))] += 1
+    return 35 + values
+
+
+def _fd_slow_leak(rng: Rng, n: int) -> np.ndarray:
+    """A few descriptors leaked at random moments, under churn of one descriptor either way."""
+    leaked = int(rng.integers(4, 13))
+    # One descriptor in each equal share of the run, at a random moment within it: a steady leak.
+    opened_at = ((np.arange(leaked) + rng.random(leaked)) * n / leaked).astype(int)
+    kept = (np.arange(n)[:, None] >= opened_at[None, :]).sum(axis=1)
+    return 25 + kept + rng.integers(-1, 2, n)
+
+
 def _fd_spike(rng: Rng, n: int) -> np.ndarray:
     values = _fd_flat(rng, n)
     at = int(rng.integers(n // 4, n - 1))
@@ -201,6 +287,8 @@ HANDLE_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
     "fd-plateau": (False, _fd_plateau),
     "fd-periodic": (False, _fd_periodic),
     "fd-spike": (False, _fd_spike),
+    "fd-churn": (False, _fd_churn),
+    "fd-slow-leak": (True, _fd_slow_leak),
 }
 
 
@@ -220,12 +308,18 @@ def generate(seed: int = 0, lengths: tuple[int, ...] = LENGTHS, repeats: int = 6
     return cases
 
 
+def split_seeds(split: str, count: int) -> list[int]:
+    """The first `count` seeds of a split: even seeds to tune on, odd seeds held out to report on."""
+    first = 0 if split == "tune" else 1
+    return [first + 2 * k for k in range(count)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print a summary of the labelled corpus.")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     for case in generate(args.seed):
-        print(f"{case.metric:8} {case.shape:22} n={len(case.y):4} leak={case.leak!s:5} first={case.y[0]:.0f}")
+        print(f"{case.metric:8} {case.shape:24} n={len(case.y):4} leak={case.leak!s:5} first={case.y[0]:.0f}")
 
 
 if __name__ == "__main__":

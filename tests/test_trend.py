@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import time
 import unittest
+import warnings
 
 import numpy as np
 
 from bench.leak_corpus import generate
 from bench.leak_eval import detector_says_leak, scores
-from monitor.trend import INCONCLUSIVE, LEAK, NO_LEAK, detect_trend
+from monitor.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
 
 PAGE = 4096
 MIB = 1024 * 1024
@@ -32,6 +34,8 @@ class DetectTrendTest(unittest.TestCase):
         y = 100 * MIB + np.arange(120) * MIB + noise(120, 2 * MIB)
         trend = detect_trend(t, y, PAGE)
         self.assertEqual(trend.verdict, LEAK)
+        assert trend.rate_per_hour is not None and trend.rate_low_per_hour is not None
+        assert trend.rate_high_per_hour is not None
         self.assertAlmostEqual(trend.rate_per_hour / (3600 * MIB), 1.0, delta=0.1)
         self.assertLessEqual(trend.rate_low_per_hour, trend.rate_per_hour)
         self.assertGreaterEqual(trend.rate_high_per_hour, trend.rate_per_hour)
@@ -94,6 +98,7 @@ class DetectTrendTest(unittest.TestCase):
         y = 10 * MIB + t * 100 * 1024
         trend = detect_trend(t, y, PAGE)
         self.assertEqual(trend.verdict, LEAK)
+        assert trend.rate_per_hour is not None
         self.assertAlmostEqual(trend.rate_per_hour, 100 * 1024 * 3600, delta=0.02 * 100 * 1024 * 3600)
 
     def test_fd_leak_in_whole_handles(self) -> None:
@@ -101,6 +106,7 @@ class DetectTrendTest(unittest.TestCase):
         y = 20 + np.arange(100) // 10
         trend = detect_trend(times(100, 5.0), y, 1)
         self.assertEqual(trend.verdict, LEAK)
+        assert trend.rate_per_hour is not None
         self.assertAlmostEqual(trend.rate_per_hour, 3600 / 50, delta=3600 / 50 * 0.2)
 
     def test_a_single_extra_handle_is_not_a_leak(self) -> None:
@@ -120,6 +126,131 @@ class DetectTrendTest(unittest.TestCase):
         trend = detect_trend(times(100, 10 * PAGE), y, PAGE, headroom=3600.0)
         assert trend.hours_to_limit is not None
         self.assertTrue(math.isclose(trend.hours_to_limit, 1.0, rel_tol=0.01))
+
+
+def finite_or_none(trend: Trend) -> bool:
+    """True when every number the trend carries is finite or None."""
+    numbers = [trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour, trend.p_value]
+    numbers += [trend.hours_to_limit, trend.intercept]
+    return all(number is None or math.isfinite(number) for number in numbers)
+
+
+def quiet_trend(t: object, y: object, quantum: float) -> Trend:
+    """detect_trend with every warning turned into an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return detect_trend(t, y, quantum)  # type: ignore[arg-type]
+
+
+class RobustnessTest(unittest.TestCase):
+    def test_uneven_growth_with_slow_steps_is_a_leak(self) -> None:
+        """12 samples growing 10 MiB a step except three steps of 2 MiB are a leak, not a crash."""
+        steps = [10, 10, 10, 2, 10, 10, 2, 10, 2, 10, 10]
+        y = 50 * MIB + np.concatenate(([0], np.cumsum(steps))) * MIB
+        trend = quiet_trend(times(12, 0.5), y, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK)
+        self.assertTrue(finite_or_none(trend))
+
+    def test_sawtooth_with_one_drop_gives_finite_numbers(self) -> None:
+        """A climb, one collection and another climb give a verdict with finite numbers and no warning."""
+        y = np.concatenate((np.arange(20), np.arange(20) + 3)) * MIB
+        trend = quiet_trend(times(40), y, PAGE)
+        self.assertIn(trend.verdict, (Verdict.LEAK, Verdict.NO_LEAK))
+        self.assertTrue(finite_or_none(trend))
+
+    def test_tied_timestamps_give_finite_numbers(self) -> None:
+        """40 constant samples whose timestamps each appear twice are no leak, with finite numbers."""
+        trend = quiet_trend(np.repeat(np.arange(20.0), 2), np.full(40, 5e6), PAGE)
+        self.assertIs(trend.verdict, Verdict.NO_LEAK)
+        self.assertTrue(finite_or_none(trend))
+
+    def test_all_timestamps_equal_gives_finite_numbers(self) -> None:
+        """A leak whose samples all carry the same timestamp still gets a verdict and finite numbers."""
+        trend = quiet_trend(np.zeros(30), 10 * MIB + np.arange(30) * MIB, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK)
+        self.assertTrue(finite_or_none(trend))
+
+    def test_clock_set_back_an_hour_keeps_a_leak(self) -> None:
+        """A 60-sample linear leak whose timestamps jump back one hour at sample 30 is a leak at its own rate."""
+        t = np.arange(60.0)
+        t[30:] -= 3600
+        trend = quiet_trend(t, 10 * MIB + np.arange(60) * 100 * 1024.0, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK)
+        assert trend.rate_per_hour is not None
+        self.assertAlmostEqual(trend.rate_per_hour / (100 * 1024 * 3600), 1.0, delta=0.05)
+
+    def test_non_finite_values_are_inconclusive(self) -> None:
+        """A NaN or infinite value is a caller's error: inconclusive with a reason and no number."""
+        for bad in (math.nan, math.inf):
+            y = np.arange(20.0) * MIB
+            y[7] = bad
+            trend = quiet_trend(times(20), y, PAGE)
+            with self.subTest(value=bad):
+                self.assertIs(trend.verdict, Verdict.INCONCLUSIVE)
+                self.assertIn("not finite", trend.reason)
+                self.assertIsNone(trend.rate_per_hour)
+
+    def test_times_and_values_of_different_lengths_are_inconclusive(self) -> None:
+        """More times than values gives inconclusive with a reason, not an exception."""
+        trend = quiet_trend(times(12), np.arange(10.0), 1)
+        self.assertIs(trend.verdict, Verdict.INCONCLUSIVE)
+        self.assertIn("12 times for 10 values", trend.reason)
+
+    def test_huge_and_tiny_values_give_finite_numbers(self) -> None:
+        """Values of 1e15 and of 1e-3 with a quantum to match give verdicts with finite numbers."""
+        for scale in (1e15, 1e-3):
+            y = scale * (1 + np.arange(50) / 10)
+            trend = quiet_trend(times(50), y, scale / 1000)
+            with self.subTest(scale=scale):
+                self.assertIs(trend.verdict, Verdict.LEAK)
+                self.assertTrue(finite_or_none(trend))
+
+    def test_verdict_still_equals_its_old_string(self) -> None:
+        """Verdict members compare equal to the strings old callers used, and print as them."""
+        self.assertEqual(Verdict.LEAK, "leak")
+        self.assertEqual(f"{Verdict.NO_LEAK}", "no-leak")
+        self.assertIs(INCONCLUSIVE, Verdict.INCONCLUSIVE)
+
+    def test_a_million_samples_take_under_two_seconds(self) -> None:
+        """A million-sample leak is judged from binned medians well within two seconds."""
+        n = 1_000_000
+        k = np.arange(n)
+        y = np.round((200 * MIB + 3000 * k + noise(n, 2 * MIB)) / PAGE) * PAGE
+        started = time.perf_counter()
+        trend = quiet_trend(k * 0.01, y, PAGE)
+        self.assertLess(time.perf_counter() - started, 2.0)
+        self.assertIs(trend.verdict, Verdict.LEAK)
+
+
+class HarderShapesTest(unittest.TestCase):
+    def test_sawtooth_whose_floor_gains_a_tenth_of_a_cycle_is_a_leak(self) -> None:
+        """Eight GC cycles of 20 MiB whose floor gains only 2 MiB over the whole run are a leak."""
+        k = np.arange(400)
+        y = 300 * MIB + (k % 50) / 50 * 20 * MIB + k / 400 * 2 * MIB + noise(400, 200 * 1024)
+        self.assertIs(detect_trend(times(400), y, PAGE).verdict, Verdict.LEAK)
+
+    def test_strong_ar1_wander_is_not_a_leak(self) -> None:
+        """AR(1) wander with phi 0.97 over 400 samples is not a leak."""
+        rng = np.random.default_rng(5)
+        values = [0.0]
+        for _ in range(399):
+            values.append(0.97 * values[-1] + rng.normal(0, 100 * 1024))
+        y = 90 * MIB + np.round(np.array(values) / PAGE) * PAGE
+        self.assertIsNot(detect_trend(times(400), y, PAGE).verdict, Verdict.LEAK)
+
+    def test_leak_with_pauses_and_changing_rate_is_a_leak(self) -> None:
+        """Growth at a rate that changes every few samples, with pauses, is a leak."""
+        rates = np.repeat(np.random.default_rng(2).choice([0.0, 0.5, 1.0, 3.0], 30), 4)
+        y = 20 * MIB + np.cumsum(rates) * 256 * 1024 + noise(120, 64 * 1024)
+        self.assertIs(detect_trend(times(120), y, PAGE).verdict, Verdict.LEAK)
+
+    def test_request_churn_freed_within_a_few_samples_is_not_a_leak(self) -> None:
+        """Allocations that are all freed one to three samples later are no leak."""
+        rng = np.random.default_rng(4)
+        y = np.full(200, 70.0 * MIB)
+        for start in np.flatnonzero(rng.random(200) < 0.5):
+            y[start : start + int(rng.integers(1, 4))] += rng.uniform(0.5, 8) * MIB
+        self.assertIs(detect_trend(times(200), np.round(y / PAGE) * PAGE, PAGE).verdict, Verdict.NO_LEAK)
 
 
 class CorpusScoreTest(unittest.TestCase):

@@ -1,0 +1,98 @@
+"""Properties of the leak trend detector over generated series: always a verdict, finite numbers, no warning."""
+
+from __future__ import annotations
+
+import math
+import unittest
+import warnings
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.trend import Trend, Verdict, detect_trend
+
+PAGE = 4096
+
+
+@st.composite
+def series(draw: st.DrawFn, max_size: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Times (uneven, tied or going back) and values (ties, stalls, drops, huge or tiny) of one length."""
+    n = draw(st.integers(0, max_size))
+    steps = draw(st.lists(st.sampled_from([0.0, 0.001, 0.5, 1.0, 3.0, -2.0, 1e5]), min_size=n, max_size=n))
+    scale = draw(st.sampled_from([1e-3, 1.0, 4096.0, 1e15]))
+    moves = draw(st.lists(st.integers(-50, 50), min_size=n, max_size=n))
+    stall = draw(st.booleans())
+    values = np.cumsum(moves) * scale + (0.0 if stall else draw(st.floats(0, 1e6)))
+    return np.cumsum(steps), values
+
+
+@st.composite
+def page_series(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """Whole pages at evenly spaced times: shifting or scaling them is exact in floating point."""
+    n = draw(st.integers(8, 80))
+    moves = draw(st.lists(st.integers(-20, 40), min_size=n, max_size=n))
+    return np.arange(n, dtype=float), (1000 + np.cumsum(moves)).astype(float) * PAGE
+
+
+def quiet_trend(t: np.ndarray, y: np.ndarray, quantum: float) -> Trend:
+    """detect_trend with every warning turned into an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return detect_trend(t, y, quantum)
+
+
+def numbers(trend: Trend) -> list[float | None]:
+    """Every number a Trend carries that may be None."""
+    return [
+        trend.rate_per_hour,
+        trend.rate_low_per_hour,
+        trend.rate_high_per_hour,
+        trend.p_value,
+        trend.hours_to_limit,
+        trend.intercept,
+    ]
+
+
+class TrendPropertiesTest(unittest.TestCase):
+    @settings(max_examples=60, deadline=None)
+    @given(series(), st.sampled_from([1e-3, 1.0, PAGE]))
+    def test_any_finite_series_gets_a_verdict_and_finite_numbers(self, data: tuple, quantum: float) -> None:
+        """Any finite series of any length gives a Verdict, finite-or-None numbers and no warning."""
+        t, y = data
+        trend = quiet_trend(t, y, quantum)
+        self.assertIsInstance(trend.verdict, Verdict)
+        self.assertEqual(trend.samples, len(y))
+        for number in numbers(trend):
+            self.assertTrue(number is None or math.isfinite(number), trend)
+
+    @settings(max_examples=40, deadline=None)
+    @given(page_series(), st.integers(-(2**30), 2**30))
+    def test_adding_a_constant_keeps_the_verdict(self, data: tuple, pages: int) -> None:
+        """Adding the same whole number of pages to every value does not change the verdict."""
+        t, y = data
+        self.assertEqual(quiet_trend(t, y + pages * PAGE, PAGE).verdict, quiet_trend(t, y, PAGE).verdict)
+
+    @settings(max_examples=40, deadline=None)
+    @given(page_series(), st.integers(-20, 20))
+    def test_scaling_by_a_power_of_two_keeps_the_verdict(self, data: tuple, power: int) -> None:
+        """Scaling values and quantum by the same power of two does not change the verdict."""
+        t, y = data
+        factor = 2.0**power
+        self.assertEqual(quiet_trend(t, y * factor, PAGE * factor).verdict, quiet_trend(t, y, PAGE).verdict)
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.integers(30, 300),
+        st.lists(st.integers(-1, 1), min_size=300, max_size=300),
+        st.floats(0.1, 10.0),
+    )
+    def test_clear_linear_leak_with_bounded_noise_stays_a_leak(self, n: int, noise: list[int], step_s: float) -> None:
+        """A leak of 10 pages a sample plus noise of at most 5 pages either way is a leak."""
+        k = np.arange(n)
+        y = (100_000 + 10 * k + 5 * np.array(noise[:n])) * PAGE
+        self.assertIs(quiet_trend(k * step_s, y.astype(float), PAGE).verdict, Verdict.LEAK)
+
+
+if __name__ == "__main__":
+    unittest.main()
