@@ -15,17 +15,16 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.leak_corpus import LENGTHS, PAGE, Case, generate, split_seeds
+from monitor.analysis.running import readme_heuristic
 from monitor.trend import Verdict, detect_trend
 
 F1_TARGETS = {30: 0.90, 120: 0.95, 400: 0.95, 2000: 0.95}
 # From this length on, no no-leak shape may raise a single alarm.
 NO_FALSE_ALARM_FROM = 120
-README_MIN_SAMPLES = 10
 
 
 def detector_says_leak(case: Case) -> bool:
@@ -34,17 +33,9 @@ def detector_says_leak(case: Case) -> bool:
     return detect_trend(case.t, case.y, quantum).verdict is Verdict.LEAK
 
 
-def readme_rule(values: Sequence[float]) -> bool:
-    """The README heuristic: at least 10 samples, no step down and more than 66% of the steps up."""
-    steps = [b - a for a, b in zip(values, values[1:])]
-    if len(values) < README_MIN_SAMPLES:
-        return False
-    return all(step >= 0 for step in steps) and sum(step > 0 for step in steps) > 0.66 * len(steps)
-
-
 def heuristic_says_leak(case: Case) -> bool:
     """The README rule's verdict on one case."""
-    return readme_rule(case.y.tolist())
+    return readme_heuristic(case.y).leak
 
 
 def scores(pairs: list[tuple[bool, bool]]) -> tuple[float, float, float]:

@@ -6,14 +6,16 @@ The README heuristic looks at every step and is vetoed by a single dip. This det
    MAX_POINTS medians of equal-time bins so that the cost stays O(n log n) in time and O(n) in memory.
    A GC-like sawtooth (sharp drops, gradual climbs) has its climb within each cycle taken out, which
    leaves the level each cycle returns to, measured by every point of the cycle, not only its lowest.
-2. Is there an upward trend? Two tests, Bonferroni-combined, each valid under autocorrelation:
-   Mann-Kendall on the levels with its variance widened for the AR(1) autocorrelation of the
-   residual ranks (Hamed and Rao), which holds for noise around a line; and a test that the mean
-   increment is above zero with the same widening, which holds when the series wanders like a
-   random walk (a leak whose rate keeps changing). A stationary wander fails both.
-3. Does it last? The trend must hold on its own over the last two thirds of the run, and the last
-   third's level must gain on the middle third's at a good part of the rate at which the middle
-   gained on the first: growth that stops (warm-up, caches filling) is not a leak.
+   Drops that free under half a cycle's climb, or a climb that explains under half the spread, are
+   not a sawtooth.
+2. Is there an upward trend (p < ALPHA)? Two tests, Bonferroni-combined, each valid under
+   autocorrelation: Mann-Kendall on the levels with its variance widened for the AR(1)
+   autocorrelation of the noise (Hamed and Rao), estimated from the correlation of consecutive steps
+   so that a curved trend is not taken for autocorrelation; and a test that the mean increment is
+   above zero, which holds when the series wanders like a random walk. A stationary wander fails both.
+3. Does it last? Rejected only when the last two thirds of the run grow significantly
+   (p < ALPHA_SLOWDOWN) slower than PERSISTENCE times the whole run's least-squares rate: growth
+   that stops in the first third (warm-up, caches filling) is not a leak.
 4. Is it big enough to matter? More than two quanta (4 KiB pages, or handles) and more than half
    the noise's spread over the run.
 
@@ -70,7 +72,7 @@ MAX_PAIRS = 100_000
 # One-sided significance of the upward trend over the last two thirds of the run, and the looser
 # one asked of the whole run (so that a dip followed by a recovery is not read as growth).
 ALPHA = 0.005
-ALPHA_WHOLE = 0.05
+ALPHA_SLOWDOWN = 0.01
 # The last two thirds of the run must trend upward on their own evidence, and the last third must
 # gain on the middle third at this share of the middle third's gain on the first.
 PERSISTENCE = 0.35
@@ -80,6 +82,13 @@ MIN_QUANTA = 2
 MIN_RISE_TO_NOISE = 0.5
 # A sawtooth needs this many cycles whose start was seen for its climb to be estimated and removed.
 MIN_CYCLES = 2
+# The steps are centred in this many blocks to estimate the noise's autocorrelation.
+STEP_BLOCKS = 3
+# A collection frees at least this share of what its cycle allocated; smaller drops are noise.
+MIN_FREED = 0.5
+# Taking the climb out must leave at most this share of the spread a straight line leaves: a
+# sawtooth explains most of the series' movement, or it is no sawtooth.
+MIN_EXPLAINED = 0.5
 CONFIDENCE_LEVEL = 0.90
 AUTOCORRELATION_Z = 1.645
 SECONDS_PER_HOUR = 3600.0
@@ -155,17 +164,17 @@ def _inconclusive(n: int, reason: str) -> Trend:
 def _judge(t: np.ndarray, z: np.ndarray, n: int, level: float, quantum: float, headroom: float | None) -> Trend:
     """The verdict on a prepared series: times from 0, values in quanta around their median."""
     drops = gc_drops(z)
-    if drops is not None:
-        t, z = remove_gc_climb(t, z, drops)
+    floors = None if drops is None else remove_gc_climb(t, z, drops)
+    if floors is not None:
+        t, z = floors
     fit = theil_sen(t, z)
     noise = MAD_TO_SD * float(np.median(np.abs(z - (fit.slope * t + fit.intercept))))
     p_up = trend_p(t, z)
-    later = t > t[0] + (t[-1] - t[0]) / 3
-    p_later = trend_p(t[later], z[later])
-    first, middle, last = _thirds(t, z)
+    first, _, last = _thirds(t, z)
     rise = last - first
-    rising = p_up < ALPHA_WHOLE
-    sustained = p_later < ALPHA and last > middle and last - middle >= PERSISTENCE * (middle - first)
+    p_later = slowdown_p(t, z)
+    rising = p_up < ALPHA
+    sustained = p_later >= ALPHA_SLOWDOWN
     big_enough = rise >= MIN_QUANTA and rise >= MIN_RISE_TO_NOISE * noise
     leak = rising and sustained and big_enough
     rate = _per_hour(fit.slope, quantum)
@@ -178,15 +187,15 @@ def _judge(t: np.ndarray, z: np.ndarray, n: int, level: float, quantum: float, h
         p_value=_finite(p_up),
         samples=n,
         hours_to_limit=_hours_to_limit(leak, rate, headroom),
-        reason=_reason(leak, rising, sustained),
+        reason=_reason(leak, rising, sustained, big_enough),
         intercept=_finite(level + quantum * fit.intercept),
     )
 
 
-def _reason(leak: bool, rising: bool, sustained: bool) -> str:
+def _reason(leak: bool, rising: bool, sustained: bool, big_enough: bool) -> str:
     if leak:
         return "keeps growing to the end of the run"
-    if rising and not sustained:
+    if not sustained and (rising or big_enough):
         return "growth levels off before the end (warm-up, not a leak)"
     if rising:
         return "a drift too small to matter (under 2 quanta or half the noise)"
@@ -258,13 +267,16 @@ def gc_drops(y: np.ndarray) -> np.ndarray | None:
     return drops if len(drops) >= MIN_CYCLES else None
 
 
-def remove_gc_climb(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def remove_gc_climb(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The sawtooth with the climb since each cycle's start taken out, leaving the level cycles start from.
 
     The climb rate is the pooled least-squares slope within cycles, so every point of a cycle
     measures its floor. The stretch before the first drop is a cycle whose start was never seen,
-    so it is left out.
+    so it is left out. None when it is no sawtooth after all: no climb within cycles, or drops that
+    free less than MIN_FREED of what a cycle climbs (outliers in the noise of a steady climb).
     """
+    depth = float(np.median(y[drops] - y[drops + 1]))
+    cycle_s = float(np.median(np.diff(t[drops])))
     start = int(drops[0]) + 1
     t, y = t[start:], y[start:]
     cycle = np.zeros(len(y), dtype=np.int64)
@@ -277,7 +289,16 @@ def remove_gc_climb(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np
     centred_y = y - (np.bincount(cycle, y) / counts)[cycle]
     spread = float(np.dot(centred_s, centred_s))
     climb = float(np.dot(centred_s, centred_y)) / spread if spread > 0 else 0.0
-    return t, y - climb * since
+    floors = y - climb * since
+    if climb <= 0 or depth < MIN_FREED * climb * cycle_s or _spread(t, floors) > MIN_EXPLAINED * _spread(t, y):
+        return None
+    return t, floors
+
+
+def _spread(t: np.ndarray, y: np.ndarray) -> float:
+    """The robust spread (scaled MAD) of what the Theil-Sen line leaves."""
+    residuals = y - _median_slope(t, y) * t
+    return MAD_TO_SD * float(np.median(np.abs(residuals - np.median(residuals))))
 
 
 def theil_sen(t: np.ndarray, y: np.ndarray) -> _Fit:
@@ -310,6 +331,24 @@ def trend_p(t: np.ndarray, y: np.ndarray) -> float:
     if _residual_autocorrelation(t, y, _median_slope(t, y)) == 0:
         return levels
     return min(1.0, 2 * min(levels, increments_up(t, y)))
+
+
+def slowdown_p(t: np.ndarray, z: np.ndarray) -> float:
+    """One-sided p-value that the last two thirds of the run grow slower than PERSISTENCE times the run's average rate.
+
+    The average rate is the least-squares slope of the whole run, which weighs the ends most; the
+    last two thirds, with that share of it taken out, are tested for a downward trend. Growth that
+    ends within the first third (a warm-up) fails; a leak that pauses now and then does not.
+    """
+    span = t[-1] - t[0]
+    last = t > t[0] + span / 3
+    if last.sum() < 3:
+        return 1.0
+    centred_t = t - t.mean()
+    spread = float(np.dot(centred_t, centred_t))
+    rate = float(np.dot(centred_t, z - z.mean())) / spread if spread > 0 else 0.0
+    tail_t = t[last] - t[last][0]
+    return trend_p(tail_t, -(z[last] - PERSISTENCE * max(rate, 0.0) * tail_t))
 
 
 def mann_kendall_up(t: np.ndarray, y: np.ndarray) -> float:
@@ -378,9 +417,37 @@ def _mean_variance_factor(rho: float, m: int) -> float:
 
 
 def _residual_autocorrelation(t: np.ndarray, y: np.ndarray, slope: float) -> float:
-    """The corrected lag-1 autocorrelation of the ranks of what the line leaves (ranks: a spike is one rank)."""
-    residuals = y - slope * t
-    return _corrected_autocorrelation(stats.rankdata(residuals))
+    """The AR(1) autocorrelation of the noise, estimated from the steps so that any smooth trend drops out.
+
+    For AR(1) noise of autocorrelation rho, consecutive steps correlate at -(1 - rho) / 2 whatever the
+    trend's shape; on ranks (a spike is one rank), converted to a Pearson correlation. Only a value
+    significantly above that of white noise (-1/2, one-sided 5%) counts.
+    """
+    del t, slope
+    steps = np.diff(y)
+    m = len(steps)
+    if m < 4:
+        return 0.0
+    ranks = stats.rankdata(steps)
+    # Centred within each third, so that a change of slope (a leak that starts mid-run) does not pass
+    # for autocorrelation, while a slow wander or a cycle still does; pairs that straddle two thirds are left out.
+    blocks = STEP_BLOCKS if m >= 3 * STEP_BLOCKS else 1
+    block = np.arange(m) * blocks // m
+    counts = np.bincount(block).astype(float)
+    centred = ranks - (np.bincount(block, ranks) / counts)[block]
+    denominator = float(np.dot(centred, centred))
+    if denominator == 0:
+        return 0.0
+    same = block[:-1] == block[1:]
+    raw = float(np.dot(centred[:-1][same], centred[1:][same])) / denominator * m / max(int(same.sum()), 1)
+    # Centring within blocks of b steps biases the estimate low by about (1 + 2 r) / b; solved for r.
+    b = m / blocks
+    rank_r = (raw + 1 / b) / (1 - 2 / b) if b > 2 else raw
+    r = 2 * math.sin(math.pi * min(max(rank_r, -1.0), 1.0) / 6)
+    # White noise gives steps whose lag-1 correlation is -1/2 with variance 1/(2m) (Bartlett).
+    if r <= -0.5 + AUTOCORRELATION_Z * math.sqrt(0.5 / m):
+        return 0.0
+    return float(np.clip(1 + 2 * r, 0.0, 1.0))
 
 
 def _corrected_autocorrelation(x: np.ndarray) -> float:
