@@ -78,6 +78,29 @@ class MonitorTestCase(unittest.TestCase):
         self.addCleanup(_reap, proc)
         return proc
 
+    def wait_for_rows(self, monitor: subprocess.Popen[str], rows: int = 1) -> list[str]:
+        """Read stdout until the table header and `rows` rows are out: the signal handlers are in place by then."""
+        assert monitor.stdout is not None
+        lines: list[str] = []
+        header_at = None
+        while header_at is None or len(lines) - header_at - 1 < rows:
+            line = monitor.stdout.readline()
+            if not line:
+                self.fail(f"the monitor ended before {rows} rows: {lines}")
+            lines.append(line.rstrip("\n"))
+            if header_at is None and line.startswith("time "):
+                header_at = len(lines) - 1
+        return lines
+
+    def rest_of_output(self, monitor: subprocess.Popen[str], timeout: float = 30) -> tuple[str, str]:
+        """What is left on stdout and stderr once the monitor ends (after wait_for_rows: communicate() would skip
+        what the line reader already buffered)."""
+        assert monitor.stdout is not None and monitor.stderr is not None
+        out = monitor.stdout.read()
+        err = monitor.stderr.read()
+        monitor.wait(timeout)
+        return out, err
+
     def run_main(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Like run_monitor, but through monitor.cli.main in this process: no interpreter start-up to pay."""
         status, out, err = self.run_in_process(*args)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 import unittest
+from unittest import mock
 
 from monitor.metrics import REPORT_COLUMNS
-from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
+from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, unique_name
 
 
 @LINUX_ONLY
@@ -74,6 +76,72 @@ class MonitorCommandTest(MonitorTestCase):
         self.assertIn(f"No running process named '{name}'", result.stderr)
         self.assertEqual(list(reports.glob("*.csv")), [])
         self.assertIn("No running process", only_file(logs, "*.log").read_text())
+
+    def test_launched_command_terminated_at_the_end_reports_143_and_sigterm(self) -> None:
+        """A command still running at the end gets SIGTERM: command_status 143 in the JSON, the signal named."""
+        _, reports, _ = self.make_dirs()
+        command = [sys.executable, str(WORKLOAD), "--seconds", "60"]
+        result = self.run_monitor("-d", "1", "-s", "0.25", *self.out_args, "--", *command)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        summary = json.loads(only_file(reports, "*.json").read_text())
+        self.assertEqual(summary["command_status"], 143)
+        self.assertIn("SIGTERM", result.stdout)
+        self.assertNotIn("-15", result.stdout)
+
+    def test_many_instances_are_counted_and_their_exits_grouped(self) -> None:
+        """Eight instances: start and summary lines give the count and five PIDs, exits come per tick, JSON has all."""
+        name = unique_name("many")
+        parent = self.start_workload(name, "--children", "7", "--seconds", "1.2")
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "4", "-s", "0.5", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start, summary_line = result.stdout.splitlines()[0], self._line(result.stdout, "Summary for")
+        for line in (start, summary_line):
+            self.assertIn("8 processes: pids ", line)
+            self.assertIn(" and 3 more", line)
+        exits = [line for line in result.stdout.splitlines() if "exited after" in line]
+        self.assertLessEqual(len(exits), 2, exits)
+        counted = sum(int(line.split()[0]) if line[0].isdigit() else 1 for line in exits)
+        self.assertEqual(counted, 8, exits)
+        pids = json.loads(only_file(reports, f"{name}_*.json").read_text())["pids"]
+        self.assertEqual(len(pids), 8)
+        self.assertIn(str(parent.pid), pids)
+
+    def _line(self, text: str, start: str) -> str:
+        return next(line for line in text.splitlines() if line.startswith(start))
+
+
+class HelpTest(MonitorTestCase):
+    def test_help_shows_percent_signs_once(self) -> None:
+        """--help says 'CPU %', not the doubled 'CPU %%' of an unformatted string."""
+        result = self.run_monitor("--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("CPU %", " ".join(result.stdout.split()))
+        self.assertNotIn("%%", result.stdout)
+
+
+class DebugTest(MonitorTestCase):
+    def _unexpected(self, *extra: str) -> tuple[int, str, str]:
+        # No real input makes this machine fail with an exception the monitor does not expect; force one.
+        _, reports, logs = self.make_dirs()
+        boom = mock.patch("monitor.cli.watch.prepare_dir", side_effect=RuntimeError("boom"))
+        with boom:
+            return self.run_in_process("-p", "x", "-d", "1", "-s", "1", "-r", str(reports), "-l", str(logs), *extra)
+
+    def test_unexpected_error_is_one_line_without_debug(self) -> None:
+        """An unexpected exception: exit 1, one line naming it and --debug, no traceback."""
+        status, _, err = self._unexpected()
+        self.assertEqual(status, 1)
+        self.assertOneLineError(err)
+        self.assertIn("unexpected RuntimeError: boom", err)
+        self.assertIn("--debug", err)
+
+    def test_debug_shows_the_traceback(self) -> None:
+        """The same exception with --debug: exit 1 and the full traceback on stderr."""
+        status, _, err = self._unexpected("--debug")
+        self.assertEqual(status, 1)
+        self.assertTrue(err.startswith("Traceback (most recent call last):"), err)
+        self.assertIn("RuntimeError: boom", err)
 
 
 if __name__ == "__main__":

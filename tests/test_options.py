@@ -27,6 +27,20 @@ BAD_INPUTS = [
     ("-p", "x", "-d", "5", "--", "sleep", "1"),
     ("-d", "5", "--"),
     ("-p", "x", "-d", "5", "--bogus"),
+    ("-p", "x", "-d", "10", "-s", "1e-400"),
+    ("-p", "x", "-d", "10", "-s", "4e-7"),
+    ("-p", "x", "-d", "10", "-s", "0.0009"),
+    ("-p", "x", "-d", "1e400"),
+    ("-p", "x", "-d", "1e11", "-s", "1e10"),
+    ("-p", "x", "-d", "31536001"),
+]
+
+# Each out-of-range value, the option the message must name, and the range it must give.
+OUT_OF_RANGE = [
+    (("-p", "x", "-d", "10", "-s", "1e-400"), "-s/--sampling", "from 0.001 seconds to the duration"),
+    (("-p", "x", "-d", "10", "-s", "4e-7"), "-s/--sampling", "from 0.001 seconds to the duration"),
+    (("-p", "x", "-d", "1e400"), "-d/--duration", "from 0.001 to 31536000 seconds"),
+    (("-p", "x", "-d", "1e11", "-s", "1e10"), "-d/--duration", "from 0.001 to 31536000 seconds"),
 ]
 
 
@@ -51,6 +65,12 @@ class ParseOptionsTest(unittest.TestCase):
         options = parse_options(["-d", "5", "--", "python3", "-d", "x"])
         self.assertEqual(options.command, ("python3", "-d", "x"))
         self.assertIsNone(options.process_name)
+
+    def test_bounds_are_accepted_at_their_limits(self) -> None:
+        """-s 0.001 and -d 31536000 (one year) are the extreme values a run may have."""
+        self.assertEqual(parse_options(["-p", "x", "-d", "1", "-s", "0.001"]).sample_count, 1000)
+        options = parse_options(["-p", "x", "-d", "31536000", "-s", "3600"])
+        self.assertEqual((options.duration_s, options.sample_count), (31536000.0, 8760))
 
     def test_each_bad_input_is_a_usage_error(self) -> None:
         """Every bad input raises UsageError with a message naming the problem."""
@@ -82,12 +102,31 @@ class UsageErrorOutputTest(MonitorTestCase):
         self.assertEqual(result.returncode, 2)
         self.assertOneLineError(result.stderr)
 
+    def test_out_of_range_values_name_the_option_and_the_range(self) -> None:
+        """A too small interval or a too long duration: exit 2, one line naming the option and its range."""
+        for argv, option, allowed in OUT_OF_RANGE:
+            with self.subTest(argv=argv):
+                status, _, err = self.run_in_process(*argv)
+                self.assertEqual(status, 2)
+                self.assertOneLineError(err)
+                self.assertIn(option, err)
+                self.assertIn(allowed, err)
+
     def test_help_lists_every_option(self) -> None:
-        """--help exits 0 and documents the README's options."""
+        """--help exits 0 and documents each of the README's options by its own name."""
         result = self.run_monitor("--help")
         self.assertEqual(result.returncode, 0)
-        for option in ("-p", "-d", "-s", "-r", "-l", "--pid", "--include-children"):
-            self.assertIn(option, result.stdout)
+        for spelling in (
+            "-p NAME, --process NAME",
+            "--pid PID",
+            "-d SECONDS, --duration SECONDS",
+            "-s SECONDS, --sampling SECONDS",
+            "-r DIR, --reports-dir DIR",
+            "-l DIR, --logs-dir DIR",
+            "--include-children",
+        ):
+            self.assertIn(spelling, result.stdout)
+        self.assertNotIn("%%", result.stdout)
 
 
 if __name__ == "__main__":

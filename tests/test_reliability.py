@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import errno
+import json
+import os
 import signal
+import subprocess
 import time
 import unittest
 from pathlib import Path
@@ -12,6 +14,7 @@ from unittest import mock
 import psutil
 
 from monitor.output.csv_report import CsvStream
+from monitor.output.units import plural
 from monitor.sampling import session
 from monitor.sampling.probes import AccessDeniedError
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
@@ -37,24 +40,36 @@ class ProcessExitTest(MonitorTestCase):
 
 @LINUX_ONLY
 class SignalTest(MonitorTestCase):
-    def _interrupt(self, signum: int) -> tuple[subprocess_result, Path]:
+    def _interrupt(self, *signums: int, chart: bool = False) -> tuple[tuple[int, str, str], Path]:
+        """Run the monitor until it has printed a row, send `signums` (each later one once the first is
+        acknowledged), and return ((status, stdout, stderr), report)."""
         name = unique_name("sig")
         self.start_workload(name)
-        _, reports, _logs = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *self.out_args)
-        time.sleep(1.5)
-        monitor.send_signal(signum)
-        out, err = monitor.communicate(timeout=15)
-        return (monitor.returncode, out, err), only_file(reports, f"{name}_*[0-9].csv")
+        _, reports, logs = self.make_dirs()
+        out_args = ["-r", str(reports), "-l", str(logs)] if chart else self.out_args
+        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *out_args)
+        before = self.wait_for_rows(monitor)
+        monitor.send_signal(signums[0])
+        if len(signums) > 1:
+            assert monitor.stdout is not None
+            while not (line := monitor.stdout.readline()).startswith("stopping after"):
+                self.assertTrue(line, "the monitor never said it was stopping")
+                before.append(line.rstrip("\n"))
+            before.append(line.rstrip("\n"))
+            for signum in signums[1:]:
+                monitor.send_signal(signum)
+        out, err = self.rest_of_output(monitor)
+        return (monitor.returncode, "\n".join(before) + "\n" + out, err), only_file(reports, f"{name}_*[0-9].csv")
 
     def test_sigint_finishes_the_report_and_exits_130(self) -> None:
-        """Ctrl-C mid-run: exit 130, the summary printed, the CSV holds the samples taken."""
+        """Ctrl-C mid-run: exit 130, 'stopping after N samples' at once, the summary printed, the CSV holds them."""
         (status, out, err), report = self._interrupt(signal.SIGINT)
         self.assertEqual(status, 130, err)
         self.assertNotIn("Traceback", err)
         rows = read_csv(report)
-        self.assertGreaterEqual(len(rows), 5)
-        self.assertIn(f"{len(rows)} samples", out)
+        self.assertGreaterEqual(len(rows), 1)
+        self.assertIn(f"stopping after {plural(len(rows), 'sample')}; writing the summary...", out)
+        self.assertIn(f"{plural(len(rows), 'sample')}", out)
         self.assertIn("Stopped: interrupted", out)
 
     def test_sigterm_finishes_the_report_and_exits_143(self) -> None:
@@ -63,8 +78,35 @@ class SignalTest(MonitorTestCase):
         self.assertEqual(status, 143, err)
         self.assertNotIn("Traceback", err)
         rows = read_csv(report)
-        self.assertGreaterEqual(len(rows), 5)
-        self.assertIn(f"{len(rows)} samples", out)
+        self.assertGreaterEqual(len(rows), 1)
+        self.assertIn("Summary for '", out)
+        self.assertIn(f": {plural(len(rows), 'sample')}", out)
+
+    def _assert_second_signal_kept_the_summary(self, *signums: int) -> None:
+        (status, out, err), report = self._interrupt(*signums, chart=True)
+        self.assertEqual(status, 130, err)
+        self.assertNotIn("Traceback", err)
+        self.assertNotIn("interrupted\n", err)
+        rows = read_csv(report)
+        self.assertIn("Summary for '", out)
+        self.assertIn("Memory trend:", out)
+        summary = json.loads(report.with_suffix(".json").read_text())
+        self.assertEqual(summary["samples"], len(rows))
+        self.assertEqual(summary["end_reason"], "interrupted")
+        # Every file announced exists whole, and every file there is announced (the chart may be skipped).
+        announced = {Path(line[len("Wrote ") :]) for line in out.splitlines() if line.startswith("Wrote ")}
+        on_disk = {path for path in report.parent.iterdir() if not path.name.endswith("_processes.csv")}
+        on_disk |= set(only_file(report.parent.parent / "logs", "*.log").parent.glob("*.log"))
+        self.assertEqual(announced, on_disk)
+        self.assertTrue(report.read_text().endswith("\n"))
+
+    def test_second_ctrl_c_during_the_summary_keeps_summary_and_json(self) -> None:
+        """Ctrl-C, then Ctrl-C again while the summary is written: the summary and the JSON are still written."""
+        self._assert_second_signal_kept_the_summary(signal.SIGINT, signal.SIGINT)
+
+    def test_sigterm_after_ctrl_c_during_the_summary_keeps_summary_and_json(self) -> None:
+        """Ctrl-C, then SIGINT and SIGTERM while the summary is written: exit 130, summary and JSON written."""
+        self._assert_second_signal_kept_the_summary(signal.SIGINT, signal.SIGINT, signal.SIGTERM)
 
     def test_sigkill_leaves_a_valid_csv(self) -> None:
         """kill -9 of the monitor: the CSV on disk parses and holds every completed tick."""
@@ -72,19 +114,16 @@ class SignalTest(MonitorTestCase):
         self.start_workload(name)
         _, reports, _logs = self.make_dirs()
         monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *self.out_args)
-        time.sleep(1.5)
+        self.wait_for_rows(monitor, rows=3)
         monitor.kill()
         monitor.communicate(timeout=15)
         report = only_file(reports, f"{name}_*[0-9].csv")
         rows = read_csv(report)
-        self.assertGreaterEqual(len(rows), 5)
+        self.assertGreaterEqual(len(rows), 3)
         self.assertTrue(report.read_text().endswith("\n"), "no half-written row")
         for row in rows:
             int(row["private_memory"])
             float(row["cpu_percent"])
-
-
-subprocess_result = tuple  # (returncode, stdout, stderr)
 
 
 @LINUX_ONLY
@@ -136,41 +175,74 @@ class OutputPathTest(MonitorTestCase):
 
 @LINUX_ONLY
 class MidRunFailureTest(MonitorTestCase):
-    def test_full_disk_keeps_rows_and_prints_the_summary(self) -> None:
-        """ENOSPC on the 4th row: one stderr line, three rows stay on disk, the summary covers four, exit 1."""
+    def test_full_disk_keeps_whole_rows_and_writes_no_empty_summary(self) -> None:
+        """A 64 KiB tmpfs filling mid-run: exit 1, one line, whole rows, no empty JSON or chart, honest 'Wrote'."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small tmpfs needs root")
         name = unique_name("full")
         self.start_workload(name)
-        _, reports, _logs = self.make_dirs()
-        real_write = CsvStream.write
-        calls = {"n": 0}
+        base, _, logs = self.make_dirs()
+        reports = base / "tiny"
+        reports.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(reports)], capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        self.addCleanup(subprocess.run, ["umount", "-l", str(reports)], check=False)
+        # Leave two pages: one for each CSV, so the report fills after about fifty rows.
+        (reports / "filler").write_bytes(b"\0" * (56 * 1024))
+        result = self.run_monitor("-p", name, "-d", "5", "-s", "0.01", "-r", str(reports), "-l", str(logs))
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("No space left on device", result.stderr)
+        report = only_file(reports, f"{name}_*[0-9].csv")
+        text = report.read_text()
+        self.assertTrue(text.endswith("\n"), f"torn last row: {text[-80:]!r}")
+        rows = read_csv(report)
+        self.assertGreater(len(rows), 10)
+        self.assertTrue(all(len(row) == len(rows[0]) and None not in row.values() for row in rows))
+        leftovers = [path.name for path in reports.iterdir() if path.suffix in (".json", ".png", ".partial")]
+        self.assertEqual(leftovers, [], "no empty or partial summary file")
+        announced = {line[len("Wrote ") :] for line in result.stdout.splitlines() if line.startswith("Wrote ")}
+        self.assertEqual(announced, {str(report), str(only_file(logs, f"{name}_*.log"))})
+        self.assertIn("Summary for", result.stdout)
+        status, out, err = self.run_in_process("--analyze", str(report))
+        self.assertEqual(status, 0, err)
+        self.assertIn(f"{len(rows)} samples", out)
 
-        def write_until_full(stream: CsvStream, row: object) -> None:
-            calls["n"] += 1
-            if calls["n"] == 4:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real_write(stream, row)  # type: ignore[arg-type]
-
-        with mock.patch.object(CsvStream, "write", write_until_full):
-            status, out, err = self.run_in_process("-p", name, "-d", "3", "-s", "0.2", *self.out_args)
-        self.assertEqual(status, 1)
-        self.assertOneLineError(err)
-        self.assertIn("No space left on device", err)
-        self.assertEqual(len(read_csv(only_file(reports, f"{name}_*[0-9].csv"))), 3)
-        self.assertIn("4 samples", out)
+    def test_report_stream_cut_back_to_its_last_whole_row(self) -> None:
+        """CsvStream on a full tmpfs: the write that fails leaves the file ending on its last complete row."""
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        base, _, _ = self.make_dirs()
+        folder = base / "tiny"
+        folder.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(folder)], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", str(folder)], check=False)
+        path = folder / "r.csv"
+        path.touch()
+        stream = CsvStream(path, ["a", "b"])
+        self.addCleanup(stream.close)
+        row = ["x" * 97, 1]  # 100 bytes, so rows never end on a page boundary
+        with self.assertRaises(OSError):
+            for _ in range(1000):
+                stream.write(row)
+        text = path.read_text()
+        self.assertTrue(text.endswith("\n"))
+        self.assertEqual((len(text) - len("a,b\n")) % 100, 0)
 
     def test_access_denied_at_start_exits_1_naming_the_pid(self) -> None:
-        """USS unreadable from the start: exit 1, one line with the PID and the fix, nothing sampled."""
+        """USS unreadable from the start: exit 1, one line with the PID, nothing sampled, no CSV left."""
         name = unique_name("denied")
         proc = self.start_workload(name)
-        _, _reports, _logs = self.make_dirs()
+        _, reports, _logs = self.make_dirs()
         denied = mock.patch.object(psutil.Process, "memory_full_info", side_effect=psutil.AccessDenied(proc.pid))
         with denied:
             status, out, err = self.run_in_process("-p", name, "-d", "1", "-s", "0.2", *self.out_args)
         self.assertEqual(status, 1)
         self.assertOneLineError(err)
         self.assertIn(f"pid {proc.pid}", err)
-        self.assertIn("elevated rights", err)
         self.assertNotIn("Summary", out)
+        self.assertEqual(list(reports.glob("*.csv")), [], "no header-only report left behind")
 
     def test_access_denied_mid_run_keeps_what_was_collected(self) -> None:
         """AccessDenied on the 4th tick: the three rows stay, the summary says so, exit 1."""

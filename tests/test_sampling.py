@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import unittest
 from unittest import mock
@@ -31,6 +32,31 @@ class NameMatchTest(unittest.TestCase):
         self.assertFalse(name_matches("chromium.exe", "chrome", windows=True))
 
 
+NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
+
+
+def reuse_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start `sleep 60` under a PID that was used before, or None where that cannot be arranged.
+
+    The kernel hands out the PID after the one in ns_last_pid (root may set it); another process
+    started on the machine in between may take it, so it is tried a few times.
+    """
+    if not os.access(NS_LAST_PID, os.W_OK):
+        return None
+    for _ in range(50):
+        try:
+            with open(NS_LAST_PID, "w") as handle:
+                handle.write(str(pid - 1))
+        except OSError:
+            return None
+        proc = subprocess.Popen(["sleep", "60"])
+        if proc.pid == pid:
+            return proc
+        proc.kill()
+        proc.wait()
+    return None
+
+
 @LINUX_ONLY
 class ReadProcessTest(MonitorTestCase):
     def test_reads_uss_and_descriptors_of_a_real_process(self) -> None:
@@ -54,11 +80,32 @@ class ReadProcessTest(MonitorTestCase):
         self.assertIsNone(read_process(target, "gone"))
 
     def test_reused_pid_is_not_mistaken_for_the_process(self) -> None:
-        """When the PID now belongs to another process (identity differs), the reading is None."""
-        proc = self.start_workload(unique_name("reuse"))
-        target = psutil.Process(proc.pid)
-        with mock.patch.object(psutil.Process, "is_running", return_value=False):
-            self.assertIsNone(read_process(target, "reuse"))
+        """When the PID now belongs to a new process, the old process reads as None and the new one is read."""
+        first = subprocess.Popen(["sleep", "60"])
+        target = psutil.Process(first.pid)
+        # psutil tells processes apart by PID and creation time, kept in clock ticks (10 ms):
+        # the second process must be born in a later tick.
+        time.sleep(0.05)
+        first.kill()
+        first.wait()
+        second = reuse_pid(first.pid)
+        if second is None:
+            self.skipTest("the PID could not be handed out again (needs root and /proc/sys/kernel/ns_last_pid)")
+        self.addCleanup(second.wait)
+        self.addCleanup(second.kill)
+        self.assertNotEqual(psutil.Process(second.pid).create_time(), target.create_time())
+        self.assertIsNone(read_process(target, "sleep"))
+        self.assertIsNotNone(read_process(psutil.Process(second.pid), "sleep"))
+
+    def test_zombie_reads_as_none(self) -> None:
+        """A child that exited but was not reaped yet reads as None, not as a process."""
+        zombie = subprocess.Popen(["true"])
+        self.addCleanup(zombie.wait)
+        target = psutil.Process(zombie.pid)
+        deadline = time.monotonic() + 10
+        while target.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertIsNone(read_process(target, "true"))
 
     def test_access_denied_names_the_pid_and_the_fix(self) -> None:
         """AccessDenied becomes a one-sentence error with the PID and what to do."""

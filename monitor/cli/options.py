@@ -13,6 +13,9 @@ from typing import NoReturn, Sequence
 from monitor.errors import UsageError
 
 DEFAULT_INTERVAL = "5"
+# Below a millisecond the clock would only spin; beyond a year a run is a mistake (and overflows dates).
+MIN_INTERVAL_S = Decimal("0.001")
+MAX_DURATION_S = Decimal(365 * 24 * 3600)
 DEFAULT_REPORTS_DIR = Path("output/reports")
 DEFAULT_LOGS_DIR = Path("output/logs")
 
@@ -56,6 +59,24 @@ def _seconds(text: str) -> Decimal:
     return value
 
 
+def _duration(text: str) -> Decimal:
+    """Parse -d: seconds from 0.001 up to one year."""
+    value = _seconds(text)
+    if not MIN_INTERVAL_S <= value <= MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(
+            f"must be from {MIN_INTERVAL_S} to {MAX_DURATION_S} seconds (one year), got {text.strip()}"
+        )
+    return value
+
+
+def _interval(text: str) -> Decimal:
+    """Parse -s: seconds from 0.001 up to one year (and, checked later, up to the duration)."""
+    value = _seconds(text)
+    if not MIN_INTERVAL_S <= value <= MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_INTERVAL_S} seconds to the duration, got {text.strip()}")
+    return value
+
+
 def _pid(text: str) -> int:
     """Parse a process id."""
     try:
@@ -78,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=program_name(),
         description=(
             "Watch every process with a name (or one PID, or a command you launch) for a duration, "
-            "sample CPU %%, private memory (USS) and open handles/file descriptors, "
+            "sample CPU %, private memory (USS) and open handles/file descriptors, "
             "write a CSV report and a log, print averages and warn about memory leaks."
         ),
         epilog="Launch form: main.py -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
@@ -86,14 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("-p", "--process", metavar="NAME", help="exact process name to monitor (every instance)")
     target.add_argument("--pid", type=_pid, metavar="PID", help="monitor exactly this process id")
-    parser.add_argument("-d", "--duration", type=_seconds, metavar="SECONDS", help="how long to monitor, in seconds")
+    parser.add_argument(
+        "-d",
+        "--duration",
+        type=_duration,
+        metavar="SECONDS",
+        help="how long to monitor, in seconds (0.001 up to 31536000, one year)",
+    )
     parser.add_argument(
         "-s",
         "--sampling",
-        type=_seconds,
+        type=_interval,
         default=Decimal(DEFAULT_INTERVAL),
         metavar="SECONDS",
-        help=f"seconds between samples (default {DEFAULT_INTERVAL}); fractions allowed",
+        help=f"seconds between samples (default {DEFAULT_INTERVAL}, at least {MIN_INTERVAL_S}); fractions allowed",
     )
     parser.add_argument(
         "-r",

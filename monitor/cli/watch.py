@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
+import pandas as pd
 import psutil
 
 from monitor.analysis.summary import RunAnalysis, analyze
@@ -24,13 +26,15 @@ from monitor.output.files import (
     LOG_SUFFIX,
     REPORT_SUFFIX,
     claim_files,
+    dir_error,
     prepare_dir,
     run_stem,
 )
 from monitor.output.frame import FrameSink
-from monitor.output.log import LogSink, run_log
+from monitor.output.log import LogSink, log_intact, run_log
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary
+from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling import targets
 from monitor.sampling.session import EndReason, RunResult, Session, Sink, finish_command
 from monitor.sampling.signals import StopSignals
@@ -46,30 +50,53 @@ class Target:
     missing: str
 
 
+REPORTS_OPTION = "-r/--reports-dir"
+LOGS_OPTION = "-l/--logs-dir"
+
+
 def watch(options: Options, console: Console) -> ExitStatus:
     """Monitor what the options name and write every output; MonitorError for what the user can fix."""
     started = datetime.datetime.now().astimezone()
-    reports_dir = prepare_dir(options.reports_dir, "reports", "-r/--reports-dir")
-    logs_dir = prepare_dir(options.logs_dir, "logs", "-l/--logs-dir")
-    launched = _launch(options.command) if options.command else None
+    reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
+    logs_dir = prepare_dir(options.logs_dir, "logs", LOGS_OPTION)
+    # Installed until every file is written: a second Ctrl-C during the summary is counted, not fatal.
+    with StopSignals() as stop:
+        launched = _launch(options.command) if options.command else None
+        try:
+            target = _resolve_target(options, launched)
+            paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
+            with run_log(paths[LOG_SUFFIX]) as log:
+                frame_sink = FrameSink()
+                result = _sample(options, target, paths, log, launched, console, frame_sink, stop)
+                signals_while_sampling = stop.count
+                if launched is not None:
+                    result.command_status, sentence = finish_command(launched)
+                    log.info(sentence)
+                    result.notes.append(sentence)
+                if result.samples == 0:
+                    return _nothing_sampled(target, paths, result, log, console)
+                return _finish(options, target, paths, result, frame_sink, log, console, stop, signals_while_sampling)
+        finally:
+            # On an error path the command, and everything it started, still must not outlive us.
+            if launched is not None and launched.returncode is None:
+                finish_command(launched)
+
+
+def _claim(stem: str, reports_dir: Path, logs_dir: Path) -> dict[str, Path]:
+    """Create the run's CSV and log files, or say which directory refused them."""
     try:
-        target = _resolve_target(options, launched)
-        paths = claim_files(
-            run_stem(target.name, started),
-            {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir},
-        )
-        with run_log(paths[LOG_SUFFIX]) as log:
-            frame_sink = FrameSink()
-            result = _sample(options, target, paths, log, launched, console, frame_sink)
-            if launched is not None:
-                result.command_status, sentence = finish_command(launched)
-                log.info(sentence)
-                result.notes.append(sentence)
-            return _finish(options, target, paths, result, frame_sink, log, console)
-    finally:
-        if launched is not None and launched.poll() is None:
-            launched.kill()
-            launched.wait()
+        return claim_files(stem, {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir})
+    except OSError as exc:
+        in_logs = exc.filename is not None and Path(exc.filename).parent == logs_dir
+        what, folder, option = ("logs", logs_dir, LOGS_OPTION) if in_logs else ("reports", reports_dir, REPORTS_OPTION)
+        raise dir_error(folder, what, option, exc) from None
+
+
+def _discard_reports(paths: dict[str, Path]) -> None:
+    """Remove the CSVs of a run that sampled nothing: a header-only report helps nobody."""
+    for suffix in (REPORT_SUFFIX, DETAIL_SUFFIX):
+        with contextlib.suppress(OSError):
+            paths[suffix].unlink(missing_ok=True)
 
 
 def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
@@ -85,15 +112,15 @@ def _resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) 
         return Target(targets.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
     if options.pid is not None:
         try:
-            name = psutil.Process(options.pid).name()
+            name = targets.process_name(psutil.Process(options.pid))
         except psutil.NoSuchProcess:
             raise MonitorError(f"No process with PID {options.pid}; check the PID (ps, Task Manager)") from None
         except psutil.AccessDenied:
             name = f"pid{options.pid}"
         return Target(targets.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
-    name = options.process_name or ""
+    name = targets.clean_name(options.process_name or "")
     return Target(
-        targets.by_name(name),
+        targets.by_name(options.process_name or ""),
         name,
         f"'{name}'",
         f"No running process named '{name}'; check the name (it must match exactly, as ps or Task Manager shows it)",
@@ -108,42 +135,77 @@ def _sample(
     launched: subprocess.Popen[bytes] | None,
     console: Console,
     frame_sink: FrameSink,
+    stop: StopSignals,
 ) -> RunResult:
     log.info("options: %s", options)
     watched = targets.TargetSet(target.find_roots, include_children=options.include_children or launched is not None)
     # Memory first, then disk: a failed write still leaves the sample in the summary.
-    sinks: list[Sink] = [frame_sink, ReportSink(paths[REPORT_SUFFIX]), DetailSink(paths[DETAIL_SUFFIX]), LogSink(log)]
+    sinks: list[Sink] = [frame_sink]
     try:
+        try:
+            sinks += [ReportSink(paths[REPORT_SUFFIX]), DetailSink(paths[DETAIL_SUFFIX])]
+        except OSError as exc:
+            error = dir_error(paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc)
+            log.error("%s", error)
+            _abandon(sinks, paths)
+            raise error from None
+        sinks.append(LogSink(log))
         session = Session(watched, launched)
-        with StopSignals() as stop:
-            try:
-                first = session.start()
-            except MonitorError as exc:
-                log.error("%s", exc)
-                raise
-            if not first:
-                message = target.missing or f"{target.label} has already exited"
-                log.error(message)
-                _close(sinks)
-                for suffix in (REPORT_SUFFIX, DETAIL_SUFFIX):
-                    paths[suffix].unlink()
-                raise MonitorError(message)
-            pids = ", ".join(str(r.pid) for r in first)
-            console.line(
-                f"Monitoring {target.label} (pids {pids}) for {options.duration_s:g} s, "
-                f"sampling every {options.interval_s:g} s -> {paths[REPORT_SUFFIX]}"
-            )
-            log.info("watching %s: pids %s", target.label, pids)
-            if not console.quiet:
-                sinks.append(ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count))
-            result = session.run(options.interval_s, options.sample_count, sinks, stop)
+        try:
+            first = session.start()
+        except MonitorError as exc:
+            log.error("%s", exc)
+            _abandon(sinks, paths)
+            raise
+        if not first:
+            message = target.missing or f"{target.label} has already exited"
+            log.error(message)
+            _abandon(sinks, paths)
+            raise MonitorError(message)
+        pids = [reading.pid for reading in first]
+        console.line(
+            f"Monitoring {target.label} ({processes_and_pids(pids)}) for {options.duration_s:g} s, "
+            f"sampling every {options.interval_s:g} s -> {paths[REPORT_SUFFIX]}"
+        )
+        log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
+        if not console.quiet:
+            sinks.append(ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count))
+        result = session.run(options.interval_s, options.sample_count, sinks, stop)
     finally:
         _close(sinks)
+    if stop.requested and result.samples:
+        # Said at once: the summary takes a second or two, which otherwise invites a second Ctrl-C.
+        stopping = f"stopping after {plural(result.samples, 'sample')}; writing the summary..."
+        console.summary(stopping)
+        log.info(stopping)
     if result.clock.missed:
         log.warning("%d ticks missed: the machine stalled for over half an interval", result.clock.missed)
     if result.error is not None:
         log.error(result.error)
     return result
+
+
+def _abandon(sinks: list[Sink], paths: dict[str, Path]) -> None:
+    """Close the sinks of a run that failed before its first sample and remove its CSVs."""
+    _close(sinks)
+    _discard_reports(paths)
+
+
+def _nothing_sampled(
+    target: Target, paths: dict[str, Path], result: RunResult, log: logging.Logger, console: Console
+) -> ExitStatus:
+    """End a run that took no sample: no report is kept; an error, or the signal's status."""
+    _discard_reports(paths)
+    if result.error is not None:
+        raise MonitorError(result.error)
+    if result.stop_signal is not None:
+        message = "interrupted before the first sample; no report written"
+        log.info(message)
+        console.summary(message)
+        return status_for_signal(result.stop_signal)
+    message = f"{target.label} exited before the first sample; no report written"
+    log.error(message)
+    raise MonitorError(message)
 
 
 def _close(sinks: list[Sink]) -> None:
@@ -159,45 +221,64 @@ def _finish(
     frame_sink: FrameSink,
     log: logging.Logger,
     console: Console,
+    stop: StopSignals,
+    signals_while_sampling: int,
 ) -> ExitStatus:
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
     frame = frame_sink.frame()
     analysis = analyze(frame, result.headroom)
     per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
-    summary = Summary(target.label, analysis, list(result.processes), per_process)
+    summary = Summary(target.label, analysis, list(result.processes), per_process, result.denied)
     lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
     for line in lines + result.notes + format_summary(summary):
         console.summary(line)
         log.info(line)
     stem = paths[REPORT_SUFFIX].with_suffix("")
-    written = [paths[REPORT_SUFFIX], paths[LOG_SUFFIX]]
+    written = [paths[REPORT_SUFFIX]]
     errors = [] if result.error is None else [result.error]
+    json_path = stem.with_suffix(JSON_SUFFIX)
     try:
-        json_path = stem.with_suffix(JSON_SUFFIX)
         write_json(
             json_path,
             summary_document(paths[REPORT_SUFFIX], analysis, run_facts(options, target, paths, result, analysis)),
         )
         written.append(json_path)
-        if options.plot and len(frame):
-            from monitor.output.chart import write_chart  # matplotlib only when a chart is drawn
-
-            chart_path = stem.with_suffix(CHART_SUFFIX)
-            title = f"{target.label}, {result.started_at:%Y-%m-%d %H:%M:%S}, every {options.interval_s:g} s"
-            write_chart(frame, analysis, title, chart_path)
-            written.append(chart_path)
     except OSError as exc:
-        errors.append(f"writing the summary files failed ({exc.strerror or exc})")
+        errors.append(f"writing {json_path} failed ({exc.strerror or exc})")
+    if options.plot and len(frame):
+        if stop.count > signals_while_sampling:
+            skipped = "chart not drawn: stopped again while the summary was being written"
+            console.summary(skipped)
+            log.info(skipped)
+        else:
+            chart_path = stem.with_suffix(CHART_SUFFIX)
+            try:
+                _draw(options, target, result, frame, analysis, chart_path)
+                written.append(chart_path)
+            except OSError as exc:
+                errors.append(f"writing {chart_path} failed ({exc.strerror or exc})")
+    for error in errors:
+        log.error(error)
+    if log_intact(log):
+        written.insert(1, paths[LOG_SUFFIX])
     for path in written:
         console.summary(f"Wrote {path}")
     if errors:
-        log.error(errors[-1])
         raise MonitorError("; ".join(errors))
-    if result.stop_signal is not None:
-        return status_for_signal(result.stop_signal)
+    if stop.signum is not None:
+        return status_for_signal(stop.signum)
     if options.fail_on_leak and analysis.leak_found:
         return ExitStatus.LEAK_FOUND
     return ExitStatus.SUCCESS
+
+
+def _draw(
+    options: Options, target: Target, result: RunResult, frame: pd.DataFrame, analysis: RunAnalysis, path: Path
+) -> None:
+    from monitor.output.chart import write_chart  # matplotlib only when a chart is drawn
+
+    title = f"{target.label}, {result.started_at:%Y-%m-%d %H:%M:%S}, every {options.interval_s:g} s"
+    write_chart(frame, analysis, title, path)
 
 
 def run_facts(
@@ -212,6 +293,7 @@ def run_facts(
         "ended_at": result.ended_at.isoformat(timespec="milliseconds"),
         "end_reason": result.end_reason.value,
         "pids": {str(pid): name for pid, name in result.processes.items()},
+        "denied_pids": {str(pid): name for pid, name in sorted(result.denied.items())},
         "command_status": result.command_status,
         "sampling": {
             "interval_s": options.interval_s,

@@ -7,7 +7,11 @@ chart is as fast and as legible as a short one, and no spike is lost.
 
 from __future__ import annotations
 
+import math
+import os
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +21,14 @@ from monitor.metrics import ELAPSED, METRIC_TABLE, Unit
 from monitor.output.summary_text import format_rate
 from monitor.trend import LEAK
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 MAX_BINS = 2000
+# The title's characters per line and lines at most: what the 12-inch figure shows at matplotlib's default size.
+TITLE_COLUMNS = 100
+TITLE_LINES = 3
 _BYTE_UNITS = (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024), ("B", 1))
 _TIME_UNITS = (("h", 3600.0, 2 * 3600.0), ("min", 60.0, 120.0), ("s", 1.0, 0.0))
 
@@ -50,8 +61,44 @@ def envelope(x: np.ndarray, y: np.ndarray, bins: int = MAX_BINS) -> tuple[np.nda
     return x[starts], np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
 
 
+def _whole_number_axis(axis: Axes) -> None:
+    """Integer ticks only; a flat count gets a span of a few whole numbers, where ticks can fall."""
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = axis.get_ylim()
+    if high - low < 4:
+        middle = (low + high) / 2
+        axis.set_ylim(math.floor(middle) - 2, math.ceil(middle) + 2)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def chart_title(title: str, width: int = TITLE_COLUMNS, lines: int = TITLE_LINES) -> str:
+    """The title wrapped to lines that fit the figure; a very long one is cut, with '...' at the cut."""
+    wrapped = textwrap.wrap(title, width, break_on_hyphens=False) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: width - 3] + "..."
+    return "\n".join(wrapped)
+
+
 def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Path) -> None:
-    """Draw every metric of the table on a shared time axis and save a PNG at `path`."""
+    """Draw every metric of the table on a shared time axis and save a PNG at `path`, whole or not at all."""
+    import matplotlib.pyplot as plt
+
+    figure = draw_chart(frame, analysis, title)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        figure.savefig(partial, dpi=100, format="png")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(figure)
+
+
+def draw_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str) -> Figure:
+    """The chart as a matplotlib Figure: one panel per metric, legends beside the panels, never over the data."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display needed
@@ -59,7 +106,7 @@ def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Pa
 
     seconds = frame[ELAPSED].to_numpy(dtype=float)
     time_name, time_size = _time_unit(float(seconds[-1]) if len(seconds) else 0.0)
-    figure, axes = plt.subplots(len(METRIC_TABLE), 1, sharex=True, figsize=(10, 7.5), constrained_layout=True)
+    figure, axes = plt.subplots(len(METRIC_TABLE), 1, sharex=True, figsize=(12, 7.5), constrained_layout=True)
     for axis, metric in zip(axes, METRIC_TABLE):
         raw = frame[metric.column].to_numpy(dtype=float)
         scale, unit_name, label = 1.0, "%" if metric.unit is Unit.PERCENT else "", metric.chart_title
@@ -84,15 +131,23 @@ def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Pa
             )
         leak = analysis.leaks.get(metric.column)
         trend = leak.trend if leak is not None else None
-        if trend is not None and trend.verdict == LEAK and trend.rate_per_hour is not None and len(seconds):
+        if (
+            trend is not None
+            and trend.verdict == LEAK
+            and trend.rate_per_hour is not None
+            and trend.intercept is not None
+            and len(seconds)
+        ):
             ends = np.array([seconds[0], seconds[-1]])
             fitted = (trend.intercept + trend.rate_per_hour / 3600.0 * ends) / scale
-            label_text = f"leak trend {format_rate(trend, metric.column)}"
+            label_text = f"leak trend\n{format_rate(trend, metric.column)}"
             axis.plot(ends / time_size, fitted, color="tab:red", linewidth=1.5, label=label_text)
+        if metric.unit is Unit.COUNT:
+            _whole_number_axis(axis)
         axis.set_ylabel(label)
         axis.grid(True, alpha=0.3)
-        axis.legend(loc="upper left", fontsize="small")
+        # Beside the panel, not on it: a legend inside the axes hides whatever data lies under it.
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
     axes[-1].set_xlabel(f"time since the first sample ({time_name})")
-    figure.suptitle(title)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    figure.suptitle(chart_title(title))
+    return figure

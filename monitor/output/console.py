@@ -12,8 +12,8 @@ from typing import Mapping, TextIO
 
 from monitor.analysis.running import RunningHeuristic, RunningMeans
 from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
-from monitor.output.log import exit_sentence
-from monitor.output.units import format_value
+from monitor.output.log import EventGroups
+from monitor.output.units import human_bytes
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 _ERASE_LINE = "\r\x1b[2K"
@@ -71,23 +71,36 @@ def _is_terminal(out: TextIO) -> bool:
         return False
 
 
-# Column widths of the table, (value, average), by unit.
-_WIDTHS = {Unit.PERCENT: (8, 9), Unit.BYTES: (11, 13), Unit.COUNT: (7, 9)}
+# The table must fit an 80-column terminal, the leak marker included. Values are shown with three
+# significant digits at most (one decimal under 100, none from 100 up); column widths by unit,
+# (value, average), fit the title and the widest usual value.
+TERMINAL_COLUMNS = 80
+_WIDTHS = {Unit.PERCENT: (5, 7), Unit.BYTES: (11, 10), Unit.COUNT: (7, 7)}
+_TIME_WIDTH = 12  # 15:33:57.755
 # The live table keeps to the README's metrics, so that it fits a terminal.
 _TABLE_METRICS = METRIC_TABLE[:README_METRIC_COUNT]
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
-LEAK_MARKER = "  <- leak warning"
+LEAK_MARKER = "  <- leak"
+
+
+def compact_value(value: float, unit: Unit) -> str:
+    """A table cell: '9.1 MiB', '1023 MiB', '6.0', '1600': one decimal under 100, none from 100 up."""
+    if unit is Unit.BYTES:
+        text = human_bytes(value)
+        number, _, name = text.partition(" ")
+        return text if abs(float(number)) < 100 else f"{float(number):.0f} {name}"
+    return f"{value:.1f}" if abs(value) < 99.95 else f"{value:.0f}"
 
 
 def _cells(metric: Metric, value: str, average: str) -> str:
     width, average_width = _WIDTHS[metric.unit]
-    return f"  {value:>{width}} {average:>{average_width}}"
+    return f" {value:>{width}} {average:>{average_width}}"
 
 
 def format_header() -> str:
     """The table's column titles."""
     cells = "".join(_cells(metric, metric.console_title, "(avg)") for metric in _TABLE_METRICS)
-    return f"{'time':<12}{cells}  {'procs':>5}"
+    return f"{'time':<{_TIME_WIDTH}}{cells} {'procs':>5}"
 
 
 def format_row(clock_time: str, values: Mapping[str, float], averages: Mapping[str, float], process_count: int) -> str:
@@ -95,12 +108,14 @@ def format_row(clock_time: str, values: Mapping[str, float], averages: Mapping[s
     cells = "".join(
         _cells(
             metric,
-            format_value(values[metric.column], metric.unit, 1 if metric.unit is Unit.PERCENT else 0),
-            f"({format_value(averages[metric.column], metric.unit)})",
+            f"{values[metric.column]:.0f}"
+            if metric.unit is Unit.COUNT
+            else compact_value(values[metric.column], metric.unit),
+            f"({compact_value(averages[metric.column], metric.unit)})",
         )
         for metric in _TABLE_METRICS
     )
-    return f"{clock_time:<12}{cells}  {process_count:>5}"
+    return f"{clock_time:<{_TIME_WIDTH}}{cells} {process_count:>5}"
 
 
 def format_progress(elapsed_s: float, total_s: float, samples: int, planned: int) -> str:
@@ -115,7 +130,11 @@ def format_progress(elapsed_s: float, total_s: float, samples: int, planned: int
 
 
 class ConsoleSink(Sink):
-    """The live table: a row per sample with running averages, the README rule's first warning, progress."""
+    """The live table: a row per sample with running averages, the README rule's first warning, progress.
+
+    Exits of processes asked for, and instances that could not be read, are said once per tick: one
+    line per name with a count and the first few PIDs.
+    """
 
     def __init__(self, console: Console, interval_s: float, duration_s: float, planned: int) -> None:
         self._console = console
@@ -125,10 +144,12 @@ class ConsoleSink(Sink):
         self._means = RunningMeans(METRICS)
         self._heuristic = RunningHeuristic()
         self._warned = False
+        self._events = EventGroups()
         console.line(format_header())
 
     def add(self, sample: Sample) -> None:
         """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
+        self._flush_events()
         self._means.add(sample.totals)
         rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
         first_warning = rule.leak and not self._warned
@@ -142,6 +163,15 @@ class ConsoleSink(Sink):
         self._console.progress(format_progress(elapsed, self._duration_s, rule.samples, self._planned))
 
     def note(self, event: ProcessEvent) -> None:
-        """Say when a process that was asked for exits."""
-        if event.kind is EventKind.EXITED and event.is_root:
-            self._console.line(exit_sentence(event))
+        """Hold the exit of a process asked for, or a refused instance, for the tick's grouped line."""
+        if event.kind is EventKind.DENIED or (event.kind is EventKind.EXITED and event.is_root):
+            self._events.add(event)
+
+    def close(self) -> None:
+        """Say the exits and refusals of the last tick."""
+        self._flush_events()
+
+    def _flush_events(self) -> None:
+        if self._events:
+            for line in self._events.sentences():
+                self._console.line(line)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import io
 import math
 import os
 import time
@@ -36,6 +38,9 @@ class CsvStream:
 
     With `flush_every_s`, rows are held and written in one go at most that often instead of one by
     one: for files whose rows are a detail of what another, row-by-row stream already keeps.
+
+    Rows reach the file whole or not at all: when a write fails (a full disk), the file is cut back
+    to the end of the last complete write, so a reader never sees a torn last row.
     """
 
     def __init__(self, path: Path, columns: Sequence[str], flush_every_s: float = 0.0) -> None:
@@ -43,10 +48,17 @@ class CsvStream:
         self._flush_every_s = flush_every_s
         self._pending: list[Sequence[Any]] = [columns]
         self._last_flush = self._last_sync = 0.0
-        # The file already exists (claimed empty); "w" keeps the claim and writes the header.
-        self._file = path.open("w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file, lineterminator="\n")
-        self._push(time.monotonic())
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text, lineterminator="\n")
+        # The file already exists (claimed empty); opening it for writing keeps the claim.
+        self._fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_BINARY", 0))
+        self._complete_bytes = 0  # the file's length after the last write that went through whole
+        self._broken = False
+        try:
+            self._push(time.monotonic())
+        except OSError:
+            self.close()
+            raise
 
     def write(self, row: Sequence[Any]) -> None:
         """Append one row."""
@@ -60,25 +72,46 @@ class CsvStream:
             self._push(now)
 
     def _push(self, now: float) -> None:
+        if self._broken:
+            raise OSError(errno.EIO, f"an earlier write to {self.path} failed")
         self._writer.writerows(self._pending)
         self._pending.clear()
-        self._file.flush()
-        self._last_flush = now
-        if now - self._last_sync >= FSYNC_EVERY_S:
-            os.fsync(self._file.fileno())
-            self._last_sync = now
+        data = self._text.getvalue().encode("utf-8")
+        self._text.seek(0)
+        self._text.truncate()
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            self._complete_bytes += written
+            self._last_flush = now
+            if now - self._last_sync >= FSYNC_EVERY_S:
+                os.fsync(self._fd)
+                self._last_sync = now
+        except OSError:
+            self._cut_back()
+            raise
+
+    def _cut_back(self) -> None:
+        """Drop a partly written row: the file ends at its last complete row again."""
+        self._broken = True
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._complete_bytes)
+            os.lseek(self._fd, self._complete_bytes, os.SEEK_SET)
 
     def close(self) -> None:
         """Write what is held, sync and close; safe to call twice and after a write error."""
-        if self._file.closed:
+        if self._fd < 0:
             return
         try:
-            self._push(math.inf)
+            if not self._broken:
+                self._push(math.inf)
         except OSError:
-            pass  # The write error was already reported; what reached the disk stays.
+            pass  # The write error was already reported, or is reported by the report stream.
         finally:
             with contextlib.suppress(OSError):
-                self._file.close()
+                os.close(self._fd)
+            self._fd = -1
 
 
 def _rounder(decimals: int) -> Callable[[float], float]:

@@ -19,18 +19,21 @@ def safe_name(name: str) -> str:
 
 def prepare_dir(path: Path, what: str, option: str) -> Path:
     """Create the directory if needed and prove it writable, or raise MonitorError."""
-    if path.exists() and not path.is_dir():
-        raise MonitorError(f"the {what} directory '{path}' is a file; give a directory path with {option}")
     try:
+        if path.exists() and not path.is_dir():
+            raise MonitorError(f"the {what} directory '{path}' is a file; give a directory path with {option}")
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise MonitorError(
-            f"cannot write to the {what} directory '{path}' ({reason}); choose another with {option}"
-        ) from None
+        raise dir_error(path, what, option, exc) from None
     return path
+
+
+def dir_error(path: Path, what: str, option: str, exc: OSError) -> MonitorError:
+    """One line naming the directory, why it cannot be used, and the option that changes it."""
+    reason = exc.strerror or str(exc)
+    return MonitorError(f"cannot write to the {what} directory '{path}' ({reason}); choose another with {option}")
 
 
 def run_stem(name: str, started: datetime.datetime) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from monitor.analysis.running import RunningHeuristic
 from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS
 from monitor.output.csv_report import iso_time
+from monitor.output.units import PIDS_SHOWN, pid_list, plural
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
@@ -24,15 +27,17 @@ _SAMPLE_FORMAT = (
 
 
 class LogSink(Sink):
-    """Logs each sample at DEBUG, joins and exits at INFO, and the first time the README rule holds."""
+    """Logs each sample at DEBUG, joins, exits and refusals at INFO, and the first time the README rule holds."""
 
     def __init__(self, log: logging.Logger) -> None:
         self._log = log
         self._heuristic = RunningHeuristic()
         self._warned = False
+        self._events = EventGroups()
 
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
+        self._flush_events()
         self._log.debug(_SAMPLE_FORMAT, iso_time(sample), *sample.totals, len(sample.readings))
         rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
         if rule.leak and not self._warned:
@@ -40,16 +45,78 @@ class LogSink(Sink):
             self._log.warning("the README leak rule first holds at sample %d", rule.samples)
 
     def note(self, event: ProcessEvent) -> None:
-        """Joins and exits at INFO."""
+        """Joins at once; exits and refusals grouped by tick, every PID named."""
         if event.kind is EventKind.JOINED:
             self._log.info("now also watching pid %d (%s)", event.pid, event.name)
         else:
-            self._log.info(exit_sentence(event))
+            self._events.add(event)
+
+    def close(self) -> None:
+        """Log the exits and refusals of the last tick."""
+        self._flush_events()
+
+    def _flush_events(self) -> None:
+        if self._events:
+            for line in self._events.sentences(limit=None):
+                self._log.info(line)
 
 
-def exit_sentence(event: ProcessEvent) -> str:
-    """'process 'x' (pid 12) exited after 40 samples'."""
-    return f"process '{event.name}' (pid {event.pid}) exited after {event.samples} samples"
+class EventGroups:
+    """Exits and refusals of one tick, held so that each name gets one sentence instead of one per PID."""
+
+    def __init__(self) -> None:
+        self._events: list[ProcessEvent] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._events)
+
+    def add(self, event: ProcessEvent) -> None:
+        """Hold an event until the tick's sentences are asked for."""
+        self._events.append(event)
+
+    def sentences(self, limit: int | None = PIDS_SHOWN) -> list[str]:
+        """One sentence per kind and name, in the order first seen; the held events are then forgotten."""
+        groups: dict[tuple[EventKind, str], list[ProcessEvent]] = {}
+        for event in self._events:
+            groups.setdefault((event.kind, event.name), []).append(event)
+        self._events = []
+        lines = []
+        for (kind, name), events in groups.items():
+            pids = [event.pid for event in events]
+            if kind is EventKind.DENIED:
+                lines.append(denied_sentence(name, pids, limit))
+            elif kind is EventKind.EXITED:
+                lines.append(exit_sentence(name, pids, max(event.samples for event in events), limit))
+        return lines
+
+
+def exit_sentence(name: str, pids: Sequence[int], samples: int, limit: int | None = PIDS_SHOWN) -> str:
+    """'process 'x' (pid 12) exited after 40 samples', or '3 processes of 'x' exited after 40 samples: pids 1, 2, 3'."""
+    after = plural(samples, "sample")
+    if len(pids) == 1:
+        return f"process '{name}' (pid {pids[0]}) exited after {after}"
+    return f"{len(pids)} processes of '{name}' exited after {after}: {pid_list(pids, limit)}"
+
+
+# Who may read any process: the fix named when an instance is refused.
+_ELEVATED = "from an Administrator prompt" if sys.platform == "win32" else "as root"
+
+
+def denied_sentence(name: str, pids: Sequence[int], limit: int | None = PIDS_SHOWN) -> str:
+    """'1 instance of 'x' could not be read (access denied): pid 812; run as its owner or as root to include it'."""
+    one = len(pids) == 1
+    return (
+        f"{plural(len(pids), 'instance')} of '{name}' could not be read (access denied): {pid_list(pids, limit)}; "
+        f"run as {'its' if one else 'their'} owner or {_ELEVATED} to include {'it' if one else 'them'}"
+    )
+
+
+def denied_sentences(denied: Mapping[int, str], limit: int | None = PIDS_SHOWN) -> list[str]:
+    """One denied_sentence per name, for PIDs given as {pid: name}."""
+    by_name: dict[str, list[int]] = {}
+    for pid, name in sorted(denied.items()):
+        by_name.setdefault(name, []).append(pid)
+    return [denied_sentence(name, pids, limit) for name, pids in by_name.items()]
 
 
 class _LogFile(logging.FileHandler):
@@ -65,6 +132,11 @@ class _LogFile(logging.FileHandler):
         super().__init__(path, encoding="utf-8")
         self._urgent = True
         self._last_flush = 0.0
+        self.failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        # A full disk must not print a traceback per record; the run reports the failure once.
+        self.failed = True
 
     def emit(self, record: logging.LogRecord) -> None:
         self._urgent = record.levelno >= logging.INFO
@@ -78,7 +150,10 @@ class _LogFile(logging.FileHandler):
 
     def close(self) -> None:
         self._urgent = True
-        super().close()
+        try:
+            super().close()
+        except OSError:
+            self.failed = True
 
 
 @contextlib.contextmanager
@@ -96,6 +171,11 @@ def run_log(path: Path) -> Iterator[logging.Logger]:
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def log_intact(log: logging.Logger) -> bool:
+    """False once a record of this run's log could not be written (a full disk, say)."""
+    return not any(isinstance(handler, _LogFile) and handler.failed for handler in log.handlers)
 
 
 def _lean_log_records() -> None:

@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 from monitor.analysis.running import HeuristicResult
 from monitor.analysis.summary import RunAnalysis
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
-from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes
+from monitor.output.log import denied_sentences
+from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes, plural, processes_and_pids
 from monitor.trend import INCONCLUSIVE, LEAK, Trend
 
 LEAK_WARNING = "WARNING: potential memory leak detected"
@@ -24,6 +25,8 @@ class Summary:
     pids: Sequence[int] = ()
     # PIDs watched through the whole run -> (name, README-rule result); empty for one process.
     per_process: Mapping[int, tuple[str, HeuristicResult]] = field(default_factory=dict)
+    # Instances skipped because they could not be read, pid -> name.
+    denied: Mapping[int, str] = field(default_factory=dict)
 
 
 def heuristic_line(result: HeuristicResult) -> str:
@@ -86,9 +89,10 @@ def average_line(title: str, value: float | None, unit: Unit) -> str:
 def format_summary(summary: Summary) -> list[str]:
     """The summary block printed (and logged) at the end of a run."""
     analysis = summary.analysis
-    lines = [f"Summary for {summary.label}: {analysis.samples} samples"]
+    lines = [f"Summary for {summary.label}: {plural(analysis.samples, 'sample')}"]
     if summary.pids:
-        lines[0] += f" (pids {', '.join(str(pid) for pid in summary.pids)})"
+        lines[0] += f" ({processes_and_pids(summary.pids)})"
+    lines += denied_sentences(summary.denied)
     if analysis.samples:
         lines += [average_line(m.title, analysis.averages[m.column], m.unit) for m in METRIC_TABLE]
     lines.append(heuristic_line(analysis.leaks[HEURISTIC_METRIC].heuristic))

@@ -30,7 +30,8 @@ class TickClock:
     grid, measured on the monotonic clock. A tick more than half an interval late (the machine
     stalled) is skipped and counted rather than fired in a bunch.
 
-    on_tick returns False, or stopped() True, to stop the clock early.
+    on_tick returns False, or stopped() True, to stop the clock early. `monotonic` and `sleep`
+    are the clock's only contact with time, so a test can run it on a fake clock.
     """
 
     def __init__(
@@ -40,12 +41,17 @@ class TickClock:
         on_tick: Callable[[int], bool],
         sleep: Callable[[float], None] = time.sleep,
         stopped: Callable[[], bool] = lambda: False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        # A zero period would make the scheduler spin without ever sleeping (or sleep forever).
+        if not (math.isfinite(interval_s) and interval_s > 0):
+            raise ValueError(f"the tick interval must be a finite number of seconds above 0, got {interval_s!r}")
         self.interval_s = interval_s
         self.stats = ClockStats(planned=planned)
         self._on_tick = on_tick
         self._sleep = sleep
         self._stopped = stopped
+        self._monotonic = monotonic
         # schedule logs every job run at DEBUG; at sampling rates of 100 Hz that is pure overhead.
         logging.getLogger("schedule").setLevel(logging.WARNING)
         self._scheduler = schedule.Scheduler()
@@ -56,7 +62,7 @@ class TickClock:
 
     def elapsed_s(self) -> float:
         """Seconds since the clock started."""
-        return time.monotonic() - self._start
+        return self._monotonic() - self._start
 
     def grid_time(self, index: int) -> float:
         """Monotonic time at which tick `index` is due."""
@@ -64,23 +70,29 @@ class TickClock:
 
     def run(self, start: float | None = None) -> ClockStats:
         """Run until every planned tick has fired or been skipped, or on_tick asks to stop."""
-        self._start = time.monotonic() if start is None else start
+        self._start = self._monotonic() if start is None else start
         self._next_index = 1
         self._running = True
         self._aim_job()
         while self._running and self._next_index <= self.stats.planned and not self._stopped():
-            delay = self.grid_time(self._next_index) - time.monotonic()
+            delay = self.grid_time(self._next_index) - self._monotonic()
             if delay > 0:
                 self._sleep(delay)
+                # A stop signal cuts the sleep short; the tick it was waiting for must not fire.
                 if self._stopped():
                     break
+                if self._monotonic() < self.grid_time(self._next_index):
+                    continue
+            # The monotonic clock decides that the tick is due; schedule compares next_run with the
+            # wall clock, which NTP or a manual change may step, so it is told "now".
+            self._job.next_run = datetime.datetime.now()
             self._scheduler.run_pending()
             self._aim_job()
         return self.stats
 
     def _fire(self) -> None:
         index = self._next_index
-        lateness = time.monotonic() - self.grid_time(index)
+        lateness = self._monotonic() - self.grid_time(index)
         self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)
         self.stats.fired += 1
         self._next_index = index + 1
@@ -89,7 +101,7 @@ class TickClock:
 
     def _aim_job(self) -> None:
         """Point the job at the next grid time that can still be honoured."""
-        now = time.monotonic()
+        now = self._monotonic()
         # The first tick still within half an interval of its grid time; those before it are missed.
         honourable = math.ceil((now - self._start) / self.interval_s - 0.5)
         if honourable > self._next_index:

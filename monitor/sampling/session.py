@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
+import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,9 +18,9 @@ from monitor.errors import MonitorError
 from monitor.metrics import HANDLES, METRICS
 from monitor.sampling.clock import ClockStats, TickClock
 from monitor.sampling.limits import headroom
-from monitor.sampling.probes import ProcessReading, read_process
+from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.signals import StopSignals
-from monitor.sampling.targets import TargetSet
+from monitor.sampling.targets import IS_WINDOWS, TargetSet, owner
 
 # Seconds a launched command gets to exit after SIGTERM before it is killed.
 TERMINATE_GRACE_S = 3.0
@@ -49,11 +52,12 @@ class EventKind(enum.Enum):
 
     JOINED = "joined"
     EXITED = "exited"
+    DENIED = "denied"  # found, but the OS refuses to let it be read: skipped for the rest of the run
 
 
 @dataclass(frozen=True)
 class ProcessEvent:
-    """A process that joined or left the watched set."""
+    """A process that joined or left the watched set, or was found but may not be read."""
 
     kind: EventKind
     pid: int
@@ -69,7 +73,7 @@ class Sink:
         """Take one sample."""
 
     def note(self, event: ProcessEvent) -> None:
-        """Take a join or an exit."""
+        """Take a join, an exit or a denial."""
 
     def close(self) -> None:
         """Finish: write what is held, release files."""
@@ -82,7 +86,7 @@ class RunResult:
     end_reason: EndReason
     samples: int
     clock: ClockStats
-    processes: dict[int, str]
+    processes: dict[int, str]  # every PID read in at least one tick, with its name
     headroom: dict[str, float | None]
     started_at: datetime.datetime
     ended_at: datetime.datetime
@@ -90,31 +94,62 @@ class RunResult:
     error: str | None = None
     command_status: int | None = None
     notes: list[str] = field(default_factory=list)
+    denied: dict[int, str] = field(default_factory=dict)  # PIDs found but not readable, with their names
 
 
 class Session:
-    """Samples a TargetSet on every tick and hands each Sample to the sinks, in their order."""
+    """Samples a TargetSet on every tick and hands each Sample to the sinks, in their order.
+
+    A process the OS refuses to let us read is skipped (and reported once, as a DENIED event), as
+    psutil's own scripts do; the run fails only when no process at all can be read.
+    """
 
     def __init__(self, targets: TargetSet, launched: subprocess.Popen[bytes] | None = None) -> None:
         self.targets = targets
         self.launched = launched
         self.end_reason = EndReason.DURATION
         self.samples = 0
+        self.denied: dict[int, str] = {}
+        self.sampled: dict[int, str] = {}
+        self._owners: dict[int, str] = {}
         self._sinks: Sequence[Sink] = ()
+        self._unsent: list[ProcessEvent] = []
         self._first_monotonic: float | None = None
         self._last_handles = 0.0
 
     def start(self) -> list[ProcessReading]:
-        """Find the first targets and prime their CPU counters; raises MonitorError on AccessDenied."""
+        """Find the first targets and prime their CPU counters; MonitorError if every one is denied."""
         self.targets.refresh()
         first = []
+        denied_now = []
         for pid, proc in list(self.targets.live.items()):
-            reading = read_process(proc, self.targets.seen[pid])
+            try:
+                reading = read_process(proc, self.targets.seen[pid])
+            except AccessDeniedError:
+                self._deny(proc)
+                denied_now.append(pid)
+                continue
             if reading is None:
                 self.targets.drop(proc)
             else:
                 first.append(reading)
+        if not first and denied_now:
+            raise MonitorError(self.denied_message(denied_now))
         return first
+
+    def denied_message(self, pids: Sequence[int]) -> str:
+        """One line naming the denied PIDs, their owners and the fix."""
+        names = sorted({self.denied[pid] for pid in pids})
+        owners = sorted({self._owners[pid] for pid in pids})
+        if len(names) == 1:
+            listed = ", ".join(f"pid {pid} ({self._owners[pid]})" for pid in pids)
+            what = f"every instance of '{names[0]}'" if len(pids) > 1 else f"'{names[0]}'"
+        else:
+            listed = ", ".join(f"pid {pid} '{self.denied[pid]}' ({self._owners[pid]})" for pid in pids)
+            what = "every process to watch"
+        who = "that user" if len(owners) == 1 else "their owners"
+        rights = "an Administrator prompt" if IS_WINDOWS else "as root"
+        return f"access denied to {what}: {listed}; run the monitor as {who} or with elevated rights ({rights})"
 
     def run(self, interval_s: float, planned: int, sinks: Sequence[Sink], stop: StopSignals) -> RunResult:
         """Tick until the duration ends, the targets are gone, a signal arrives or an error occurs.
@@ -123,6 +158,9 @@ class Session:
         sample, so put the in-memory ones first.
         """
         self._sinks = sinks
+        for event in self._unsent:
+            self._send(event)
+        self._unsent.clear()
         clock = TickClock(interval_s, planned, self._tick, sleep=stop.sleep, stopped=lambda: stop.requested)
         started_at = datetime.datetime.now().astimezone()
         error = None
@@ -141,11 +179,12 @@ class Session:
             samples=self.samples,
             headroom=headroom(list(self.targets.live.values()), self._last_handles),
             clock=clock.stats,
-            processes=dict(sorted(self.targets.seen.items())),
+            processes=dict(sorted(self.sampled.items())),
             started_at=started_at,
             ended_at=datetime.datetime.now().astimezone(),
             stop_signal=stop.signum,
             error=error,
+            denied=dict(sorted(self.denied.items())),
         )
 
     def _tick(self, index: int) -> bool:
@@ -154,15 +193,25 @@ class Session:
         newcomers = {proc.pid for proc in self.targets.refresh()}
         check_identity = not self.targets.nothing_created
         readings = []
+        denied_now = []
         for pid, proc in list(self.targets.live.items()):
-            reading = read_process(proc, self.targets.seen[pid], pid in newcomers, check_identity)
+            try:
+                reading = read_process(proc, self.targets.seen[pid], pid in newcomers, check_identity)
+            except AccessDeniedError:
+                self._deny(proc)
+                denied_now.append(pid)
+                continue
             if reading is None:
                 self._note_exit(proc)
-            else:
-                readings.append(reading)
-                if pid in newcomers:
-                    self._note(EventKind.JOINED, pid, reading.name, pid in self.targets.roots)
+                continue
+            readings.append(reading)
+            if pid not in self.sampled:
+                self.sampled[pid] = reading.name
+            if pid in newcomers:
+                self._note(EventKind.JOINED, pid, reading.name, pid in self.targets.roots)
         if not readings:
+            if denied_now:
+                raise MonitorError(self.denied_message(denied_now))
             self.end_reason = EndReason.PROCESS_EXITED
             return False
         if self._first_monotonic is None:
@@ -178,6 +227,16 @@ class Session:
             return False
         return True
 
+    def _deny(self, proc: psutil.Process) -> None:
+        is_root = proc.pid in self.targets.roots
+        self.targets.deny(proc)
+        if proc.pid in self.denied:
+            return
+        name = self.targets.seen.get(proc.pid, "?")
+        self.denied[proc.pid] = name
+        self._owners[proc.pid] = owner(proc)
+        self._note(EventKind.DENIED, proc.pid, name, is_root)
+
     def _note_exit(self, proc: psutil.Process) -> None:
         is_root = proc.pid in self.targets.roots
         self.targets.drop(proc)
@@ -185,21 +244,104 @@ class Session:
 
     def _note(self, kind: EventKind, pid: int, name: str, is_root: bool) -> None:
         event = ProcessEvent(kind, pid, name, self.samples, is_root)
+        if self._sinks:
+            self._send(event)
+        else:
+            # Found before the run (at start): told to the sinks once they are known.
+            self._unsent.append(event)
+
+    def _send(self, event: ProcessEvent) -> None:
         for sink in self._sinks:
             sink.note(event)
 
 
-def finish_command(launched: subprocess.Popen[bytes]) -> tuple[int, str]:
-    """Stop a launched command if it still runs; return its exit status and a sentence about it."""
-    status = launched.poll()
-    if status is not None:
-        return status, f"command exited with status {status}"
-    launched.terminate()
+def finish_command(launched: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> tuple[int, str]:
+    """Stop a launched command and everything it started; return its status as a shell gives it, and a sentence.
+
+    The command runs in a process group of its own (see targets.launch): the whole group, and any
+    descendant that left it, gets SIGTERM, and after `grace_s` seconds SIGKILL. A death by signal N
+    is reported as the shell does, status 128 + N with the signal's name (143, SIGTERM).
+    """
+    was_running = launched.poll() is None
+    tree = command_tree(launched)
+    leader_ignored = False
+    if (was_running or tree) and not _end_tree(launched, tree, kill=False, wait_s=grace_s):
+        leader_ignored = launched.poll() is None
+        _end_tree(launched, tree, kill=True, wait_s=grace_s)
+    status, signal_name = shell_status(launched.wait())
+    shown = f"status {status}" if signal_name is None else f"status {status}, {signal_name}"
+    if not was_running:
+        if signal_name is None:
+            return status, f"command exited with status {status}"
+        return status, f"command was ended by {signal_name} (status {status})"
+    if leader_ignored:
+        return status, (
+            f"command was still running at the end, ignored SIGTERM for {grace_s:g} s and was killed ({shown})"
+        )
+    return status, f"command was still running at the end and was terminated ({shown})"
+
+
+def shell_status(returncode: int) -> tuple[int, str | None]:
+    """A Popen return code as a shell reports it: 128 + N and the signal's name for a death by signal N."""
+    if returncode >= 0:
+        return returncode, None
+    signum = -returncode
     try:
-        status = launched.wait(TERMINATE_GRACE_S)
-        how = "terminated"
-    except subprocess.TimeoutExpired:
-        launched.kill()
-        status = launched.wait()
-        how = "killed"
-    return status, f"command was still running at the end and was {how} (status {status})"
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    return 128 + signum, name
+
+
+def command_tree(launched: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """Every live process a launched command started: its descendants, and the members of its process group.
+
+    The descendants must be found while the command still runs (an orphan is re-parented); the
+    group still holds the orphans that did not leave it.
+    """
+    found: dict[int, psutil.Process] = {}
+    try:
+        for proc in psutil.Process(launched.pid).children(recursive=True):
+            found[proc.pid] = proc
+    except psutil.Error:
+        pass
+    if not IS_WINDOWS:
+        for pid in psutil.pids():
+            if pid == launched.pid or pid in found:
+                continue
+            try:
+                if os.getpgid(pid) == launched.pid:
+                    found[pid] = psutil.Process(pid)
+            except (OSError, psutil.Error):
+                continue
+    return list(found.values())
+
+
+def _end_tree(launched: subprocess.Popen[bytes], tree: list[psutil.Process], kill: bool, wait_s: float) -> bool:
+    """Send SIGTERM (or SIGKILL) to the command and its tree; True if all of them are gone within wait_s."""
+    if not IS_WINDOWS:
+        with contextlib.suppress(OSError):
+            os.killpg(launched.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    targets: list[psutil.Process | subprocess.Popen[bytes]] = [*tree]
+    if launched.poll() is None:
+        targets.append(launched)
+    for proc in targets:
+        # psutil checks that a PID still belongs to the same process before signalling it.
+        with contextlib.suppress(psutil.Error, OSError):
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
+    deadline = time.monotonic() + wait_s
+    while launched.poll() is None or any(_alive(proc) for proc in tree):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -1,4 +1,8 @@
-"""Turns SIGINT / SIGTERM into a clean stop: the current tick finishes, the sleep is cut short."""
+"""Turns SIGINT / SIGTERM into a clean stop: the current tick finishes, the sleep is cut short.
+
+The handlers stay installed until the run's files are written, so a second Ctrl-C while the summary
+is being written is counted instead of killing the monitor half-way.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +26,12 @@ class StopSignals:
 
     A signal that arrives while a tick is being written only sets `signum`; the loop stops
     after that tick. One that arrives during the sleep between ticks ends the sleep at once.
+    Every signal is counted in `count`, the later ones included.
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.count = 0
         self._sleeping = False
         self._previous: dict[int, Any] = {}
 
@@ -61,6 +67,7 @@ class StopSignals:
             pass
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
         if self.signum is None:
             self.signum = signum
         if self._sleeping:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from typing import Callable, Iterable
 
 import psutil
 
 IS_WINDOWS = psutil.WINDOWS
+IS_LINUX = psutil.LINUX
 
 
 def name_matches(candidate: str, wanted: str, windows: bool | None = None) -> bool:
@@ -28,28 +30,116 @@ def name_matches(candidate: str, wanted: str, windows: bool | None = None) -> bo
     )
 
 
-class NameFinder:
-    """Finds processes with a given name, reading each new PID's name only once.
+# Linux keeps a process name (comm) of at most 15 bytes; a longer name is cut, perhaps mid-character.
+COMM_BYTES = 15
+# How often the names of listed processes that did not match are read again: an exec or a rename
+# (prctl) gives a running process a new name without creating a process, which nothing cheaper reveals.
+RECHECK_S = 1.0
 
-    The PID listing is cheap; reading every process's name each tick is not. A PID that
-    disappears from the listing is forgotten, so a later process reusing it is looked at anew.
+
+def clean_name(name: str) -> str:
+    """A process name as printable, valid UTF-8: bytes that do not decode become backslash escapes.
+
+    psutil decodes names with surrogateescape, so a name cut mid-character holds lone surrogates
+    that no UTF-8 file or terminal accepts.
+    """
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def kernel_name(pid: int) -> bytes | None:
+    """The kernel's name of a process (Linux, at most 15 bytes), or None if it cannot be read."""
+    data = _read_proc_file(pid, "comm")
+    return None if data is None else data.rstrip(b"\n")
+
+
+def full_name(pid: int, comm: bytes) -> bytes:
+    """The untruncated name of a process whose kernel name is `comm`, as psutil finds it, but on bytes.
+
+    When the kernel name fills all 15 bytes, the base name of the first command-line argument is the
+    full name if it starts with those bytes. Comparing bytes, unlike psutil, also works when the cut
+    split a character.
+    """
+    if len(comm) < COMM_BYTES:
+        return comm
+    cmdline = _read_proc_file(pid, "cmdline")
+    if not cmdline:
+        return comm
+    # A process that rewrote its command line may have joined its arguments with spaces.
+    first = cmdline.split(b"\0" if cmdline.endswith(b"\0") else b" ")[0]
+    extended = os.path.basename(first)
+    return extended if extended.startswith(comm) else comm
+
+
+def _read_proc_file(pid: int, leaf: str) -> bytes | None:
+    try:
+        fd = os.open(f"/proc/{pid}/{leaf}", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+class NameFinder:
+    """Finds processes with a given name, cheaply, including processes that take the name later.
+
+    The PID listing is cheap; reading every process's name each tick is not. So the name of a new
+    PID is read once, and the names of the listed PIDs that did not match are read again at most
+    once every `recheck_s` seconds, to catch a process that gets the name by exec or by renaming
+    itself. A PID that disappears from the listing is forgotten, so a later process reusing it is
+    looked at anew.
+
+    On Linux a name matches when it equals the full name (as psutil gives it) or the kernel's
+    15-byte name (as ps, top and pgrep show it), compared as bytes so that names that are not valid
+    UTF-8 match too; the escaped form that the reports show is accepted as well.
     """
 
-    def __init__(self, name: str, exclude: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        exclude: Iterable[int] = (),
+        recheck_s: float = RECHECK_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        linux: bool | None = None,
+    ) -> None:
         self.name = name
         self._exclude = set(exclude)
         self._known: dict[int, bool] = {}
+        self._recheck_s = recheck_s
+        self._monotonic = monotonic
+        self._last_recheck = monotonic()
+        self._linux = IS_LINUX if linux is None else linux
+        self._wanted_raw = os.fsencode(name)
+        self._wanted_escaped = "\\" in name
+
+    def __call__(self) -> list[psutil.Process]:
+        """The root finder's interface: same as find_new()."""
+        return self.find_new()
+
+    def recheck_due(self) -> bool:
+        """True when the names of non-matching PIDs are to be read again."""
+        return self._monotonic() - self._last_recheck >= self._recheck_s
 
     def find_new(self) -> list[psutil.Process]:
-        """Processes with the name whose PIDs were not in the previous listing."""
+        """Processes with the name that were not found before: new PIDs, and renamed ones when a recheck is due."""
         pids = psutil.pids()
         new_pids = [pid for pid in pids if pid not in self._known]
         if len(self._known) + len(new_pids) != len(pids):
             # Some known PIDs are gone: forget them, as their numbers may come back.
             current = set(pids)
             self._known = {pid: hit for pid, hit in self._known.items() if pid in current}
+        candidates = new_pids
+        if self.recheck_due():
+            self._last_recheck = self._monotonic()
+            candidates = new_pids + [pid for pid, hit in self._known.items() if not hit]
         found = []
-        for pid in new_pids:
+        for pid in candidates:
             proc = self._matching_process(pid)
             self._known[pid] = proc is not None
             if proc is not None:
@@ -60,11 +150,29 @@ class NameFinder:
         if pid in self._exclude:
             return None
         try:
+            if self._linux:
+                return psutil.Process(pid) if self._kernel_names_match(pid) else None
             proc = psutil.Process(pid)
             return proc if name_matches(proc.name(), self.name) else None
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             # Gone already, or a name we may not read: neither is ours to watch.
             return None
+
+    def _kernel_names_match(self, pid: int) -> bool:
+        comm = kernel_name(pid)
+        if comm is None:
+            return False
+        if self._forms_match(comm):
+            return True
+        # Only a name longer than the kernel keeps (or an escaped one) can need the full name.
+        if len(comm) == COMM_BYTES and (len(self._wanted_raw) > COMM_BYTES or self._wanted_escaped):
+            return self._forms_match(full_name(pid, comm))
+        return False
+
+    def _forms_match(self, raw: bytes) -> bool:
+        if raw == self._wanted_raw:
+            return True
+        return self._wanted_escaped and raw.decode("utf-8", "backslashreplace") == self.name
 
 
 class TargetSet:
@@ -74,9 +182,11 @@ class TargetSet:
         self,
         find_roots: Callable[[], list[psutil.Process]],
         include_children: bool = False,
+        last_created: Callable[[], int | None] | None = None,
     ) -> None:
         self._find_roots = find_roots
         self._include_children = include_children
+        self._last_created_pid = last_created or last_created_pid
         self.live: dict[int, psutil.Process] = {}
         self.roots: set[int] = set()
         self.seen: dict[int, str] = {}
@@ -84,19 +194,23 @@ class TargetSet:
         # or child can have appeared, and no watched PID can have been reused.
         self.nothing_created = False
         self._last_created: int | None = None
+        # Processes that may not be read: never taken back, though a child search finds them again.
+        self._denied: set[psutil.Process] = set()
 
     def refresh(self) -> list[psutil.Process]:
         """Add newly found roots and their descendants and return them; the dead are removed by `drop`."""
         added: list[psutil.Process] = []
-        last_created = last_created_pid()
+        last_created = self._last_created_pid()
         self.nothing_created = last_created is not None and last_created == self._last_created
         self._last_created = last_created
-        if self.nothing_created:
-            return added
-        for proc in self._find_roots():
+        new_roots: list[psutil.Process] = []
+        if not self.nothing_created or self._rename_recheck_due():
+            new_roots = self._find_roots()
+        for proc in new_roots:
             self.roots.add(proc.pid)
             self._add(proc, added)
-        if self._include_children:
+        # With nothing created, only a root that took the name by a rename can bring new children.
+        if self._include_children and (new_roots or not self.nothing_created):
             for root_pid in list(self.roots):
                 root = self.live.get(root_pid)
                 if root is None:
@@ -110,8 +224,17 @@ class TargetSet:
         self.live.pop(proc.pid, None)
         self.roots.discard(proc.pid)
 
+    def deny(self, proc: psutil.Process) -> None:
+        """Stop watching a process that may not be read, and never take it back."""
+        self.drop(proc)
+        self._denied.add(proc)
+
+    def _rename_recheck_due(self) -> bool:
+        finder = self._find_roots
+        return isinstance(finder, NameFinder) and finder.recheck_due()
+
     def _add(self, proc: psutil.Process, added: list[psutil.Process]) -> None:
-        if proc.pid in self.live:
+        if proc.pid in self.live or proc in self._denied:
             return
         self.live[proc.pid] = proc
         self.seen[proc.pid] = process_name(proc)
@@ -144,16 +267,30 @@ def _descendants(proc: psutil.Process) -> list[psutil.Process]:
 
 
 def process_name(proc: psutil.Process) -> str:
-    """The process's name, or '?' if it can no longer be read."""
+    """The process's name, cleaned for output (see clean_name), or '?' if it can no longer be read."""
     try:
-        return proc.name()
+        name = proc.name()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return "?"
+    if IS_LINUX:
+        raw = os.fsencode(name)
+        if len(raw) == COMM_BYTES:
+            # psutil compares decoded text, so a name cut mid-character keeps its cut form.
+            name = os.fsdecode(full_name(proc.pid, raw))
+    return clean_name(name)
+
+
+def owner(proc: psutil.Process) -> str:
+    """The user a process runs as, or 'another user' when even that cannot be read."""
+    try:
+        return clean_name(proc.username())
+    except (psutil.Error, OSError, KeyError):
+        return "another user"
 
 
 def by_name(name: str) -> Callable[[], list[psutil.Process]]:
     """Root finder for every instance of a name (never the monitor itself)."""
-    return NameFinder(name, exclude={os.getpid()}).find_new
+    return NameFinder(name, exclude={os.getpid()})
 
 
 def by_pid(pid: int) -> Callable[[], list[psutil.Process]]:
@@ -170,5 +307,8 @@ def by_pid(pid: int) -> Callable[[], list[psutil.Process]]:
 
 
 def launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
-    """Start a command without a shell."""
-    return subprocess.Popen(list(command))
+    """Start a command without a shell, in a process group of its own, so that its whole tree can be ended."""
+    if IS_WINDOWS:
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined,unused-ignore]
+        return subprocess.Popen(list(command), creationflags=flags)
+    return subprocess.Popen(list(command), start_new_session=True)

@@ -1,0 +1,172 @@
+"""What the console, the log and the summary say: 80-column rows, grouped exits and refusals, counts of PIDs."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import unittest
+
+from monitor.analysis.summary import analyze
+from monitor.metrics import CPU, HANDLES, MEMORY
+from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
+from monitor.output.frame import FrameSink
+from monitor.output.log import LogSink
+from monitor.output.summary_text import Summary, format_summary, trend_line
+from monitor.output.units import pid_list, plural, processes_and_pids
+from monitor.sampling.probes import ProcessReading
+from monitor.sampling.session import EventKind, ProcessEvent, Sample
+from monitor.trend import LEAK, Trend
+
+GIB = 1024**3
+
+
+def _sample(index: int, pids: list[int], memory: float = 10e6) -> Sample:
+    readings = tuple(ProcessReading(pid, "app", (1.0, memory, 5.0)) for pid in pids)
+    totals = (1.0 * len(pids), memory * len(pids), 5.0 * len(pids))
+    wall = datetime.datetime(2026, 11, 28, 15, 0, index).astimezone()
+    return Sample(index, wall, float(index), readings, totals)
+
+
+def _console_sink() -> tuple[ConsoleSink, io.StringIO]:
+    out = io.StringIO()
+    return ConsoleSink(Console(out), 1.0, 10.0, 10), out
+
+
+class TableWidthTest(unittest.TestCase):
+    def test_widest_usual_row_with_the_leak_marker_fits_80_columns(self) -> None:
+        """A row of 16 busy cores, 1023 GiB, 99999 handles and 1000 processes, marker included, is at most 80 wide."""
+        values = {CPU: 1599.7, MEMORY: 1023.9 * GIB, HANDLES: 99999}
+        averages = {CPU: 1599.9, MEMORY: 1023.9 * GIB, HANDLES: 99999.4}
+        row = format_row("15:33:57.755", values, averages, 1000) + LEAK_MARKER
+        self.assertLessEqual(len(row), TERMINAL_COLUMNS, row)
+        self.assertLessEqual(len(format_header()), TERMINAL_COLUMNS)
+
+    def test_rows_line_up_under_the_header(self) -> None:
+        """Every cell ends in the same column as its title, so the table reads as columns."""
+        header = format_header()
+        row = format_row(
+            "15:33:57.755", {CPU: 6.0, MEMORY: 9.1 * 2**20, HANDLES: 5}, {CPU: 3, MEMORY: 9.6e6, HANDLES: 5}, 1
+        )
+        self.assertEqual(len(row), len(header))
+        self.assertTrue(row.endswith("    1"), row)
+        self.assertIn("9.1 MiB", row)
+
+    def test_the_first_leak_row_carries_the_marker(self) -> None:
+        """Memory rising on every one of 11 samples: exactly one row is marked, and it stays within 80 columns."""
+        sink, out = _console_sink()
+        for index in range(1, 12):
+            sink.add(_sample(index, [7], memory=10e6 + index * 1e6))
+        marked = [line for line in out.getvalue().splitlines() if line.endswith(LEAK_MARKER)]
+        self.assertEqual(len(marked), 1)
+        self.assertLessEqual(len(marked[0]), TERMINAL_COLUMNS)
+
+
+class CountsTest(unittest.TestCase):
+    def test_one_sample_is_singular(self) -> None:
+        """'1 sample', '2 samples'."""
+        self.assertEqual(plural(1, "sample"), "1 sample")
+        self.assertEqual(plural(2, "sample"), "2 samples")
+        self.assertEqual(plural(3, "process", "processes"), "3 processes")
+
+    def test_many_pids_give_a_count_and_the_first_few(self) -> None:
+        """60 PIDs: the count, the first five and how many more; a few PIDs are all named."""
+        pids = list(range(100, 160))
+        self.assertEqual(processes_and_pids(pids), "60 processes: pids 100, 101, 102, 103, 104 and 55 more")
+        self.assertEqual(processes_and_pids([7]), "pid 7")
+        self.assertEqual(pid_list([7, 8, 9]), "pids 7, 8, 9")
+        self.assertEqual(pid_list(pids, limit=None).count(","), 59)
+
+    def test_summary_of_a_one_sample_run_says_sample(self) -> None:
+        """A run of one sample is summarised as '1 sample'."""
+        frame_sink = FrameSink()
+        frame_sink.add(_sample(1, [7]))
+        lines = format_summary(Summary("'app'", analyze(frame_sink.frame()), [7]))
+        self.assertEqual(lines[0], "Summary for 'app': 1 sample (pid 7)")
+
+
+class GroupedEventsTest(unittest.TestCase):
+    def test_exits_of_one_tick_are_one_line(self) -> None:
+        """Three instances exiting in one tick give one line with the count and the PIDs, before the next row."""
+        sink, out = _console_sink()
+        sink.add(_sample(1, [1, 2, 3, 4]))
+        for pid in (1, 2, 3):
+            sink.note(ProcessEvent(EventKind.EXITED, pid, "x", 12, True))
+        sink.add(_sample(2, [4]))
+        lines = out.getvalue().splitlines()
+        self.assertIn("3 processes of 'x' exited after 12 samples: pids 1, 2, 3", lines)
+        self.assertEqual(sum("exited" in line for line in lines), 1)
+        self.assertLess(lines.index("3 processes of 'x' exited after 12 samples: pids 1, 2, 3"), len(lines) - 1)
+
+    def test_the_last_exit_is_said_when_the_run_closes(self) -> None:
+        """The exit that ends the run (no row follows it) is printed when the sink closes."""
+        sink, out = _console_sink()
+        sink.add(_sample(1, [9]))
+        sink.note(ProcessEvent(EventKind.EXITED, 9, "x", 1, True))
+        sink.close()
+        self.assertTrue(out.getvalue().endswith("process 'x' (pid 9) exited after 1 sample\n"), out.getvalue())
+
+    def test_refused_instances_are_one_line_with_the_fix(self) -> None:
+        """Two instances refused at one tick: one console line with the count, the PIDs and how to include them."""
+        sink, out = _console_sink()
+        sink.note(ProcessEvent(EventKind.DENIED, 812, "python3", 0, True))
+        sink.note(ProcessEvent(EventKind.DENIED, 813, "python3", 0, True))
+        sink.add(_sample(1, [7]))
+        self.assertIn(
+            "2 instances of 'python3' could not be read (access denied): pids 812, 813; "
+            "run as their owner or as root to include them",
+            out.getvalue().splitlines(),
+        )
+
+    def test_the_log_names_every_refused_pid_once(self) -> None:
+        """Seven refused instances: one log line naming all seven PIDs."""
+        stream = io.StringIO()
+        log = logging.getLogger("test.denied.log")
+        log.propagate = False
+        handler = logging.StreamHandler(stream)
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        self.addCleanup(log.removeHandler, handler)
+        sink = LogSink(log)
+        for pid in range(800, 807):
+            sink.note(ProcessEvent(EventKind.DENIED, pid, "python3", 0, True))
+        sink.close()
+        lines = stream.getvalue().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("7 instances of 'python3' could not be read (access denied): pids 800, 801", lines[0])
+        self.assertIn("806", lines[0])
+
+    def test_summary_names_refused_instances(self) -> None:
+        """The summary says which instances were skipped, with the sentence the console used."""
+        frame_sink = FrameSink()
+        frame_sink.add(_sample(1, [7]))
+        lines = format_summary(Summary("'python3'", analyze(frame_sink.frame()), [7], denied={812: "python3"}))
+        self.assertIn(
+            "1 instance of 'python3' could not be read (access denied): pid 812; "
+            "run as its owner or as root to include it",
+            lines,
+        )
+
+
+class LimitLineTest(unittest.TestCase):
+    def _leak(self, hours_to_limit: float | None) -> Trend:
+        return Trend(LEAK, 3.6e9, 3.5e9, 3.7e9, "high", 1e-6, 100, hours_to_limit, "keeps growing", 0.0)
+
+    def test_a_known_limit_gives_the_time_left(self) -> None:
+        """A leak with 2.2 h to the limit ends its line with 'the limit is reached in about 2.2 h'."""
+        line = trend_line(self._leak(2.2), MEMORY)
+        self.assertTrue(line.startswith("Memory trend: LEAK, +3.4 GiB/h"), line)
+        self.assertTrue(line.endswith("; the limit is reached in about 2.2 h"), line)
+
+    def test_minutes_and_days_are_used_for_short_and_long_times(self) -> None:
+        """Under an hour in minutes, from two days in days."""
+        self.assertTrue(trend_line(self._leak(0.25), MEMORY).endswith("about 15 min"))
+        self.assertTrue(trend_line(self._leak(72.0), MEMORY).endswith("about 3.0 days"))
+
+    def test_an_unknown_limit_says_nothing_about_it(self) -> None:
+        """No limit known: no 'limit' clause."""
+        self.assertNotIn("limit", trend_line(self._leak(None), MEMORY))
+
+
+if __name__ == "__main__":
+    unittest.main()

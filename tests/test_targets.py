@@ -1,0 +1,367 @@
+"""Finding and reading the processes to watch, against real processes: names, renames, denials, zombies, CPU."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+import uuid
+from contextlib import ExitStack
+from typing import Callable
+
+import psutil
+
+from monitor.errors import MonitorError
+from monitor.metrics import CPU
+from monitor.sampling import targets
+from monitor.sampling.probes import read_process
+from monitor.sampling.session import EventKind, ProcessEvent, Sample, Session, Sink
+from monitor.sampling.signals import StopSignals
+from monitor.sampling.targets import NameFinder, TargetSet, clean_name, kernel_name, process_name
+from tests.helpers import LINUX_ONLY, MAIN, MonitorTestCase, only_file, read_csv, unique_name
+from tests.process_tools import ROOT_ONLY, as_user, binary_named, nobody, start_binary, start_controlled, wait_until
+
+
+class Collector(Sink):
+    """A sink that keeps what it is given; `on_add` runs after each sample."""
+
+    def __init__(self, on_add: Callable[[Sample], None] = lambda sample: None) -> None:
+        self.samples: list[Sample] = []
+        self.events: list[ProcessEvent] = []
+        self._on_add = on_add
+
+    def add(self, sample: Sample) -> None:
+        """Keep the sample."""
+        self.samples.append(sample)
+        self._on_add(sample)
+
+    def note(self, event: ProcessEvent) -> None:
+        """Keep the event."""
+        self.events.append(event)
+
+
+class FakeMonotonic:
+    """A clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CleanNameTest(unittest.TestCase):
+    def test_undecodable_bytes_become_backslash_escapes(self) -> None:
+        """A name cut inside a character (lone surrogate from psutil) becomes valid text with an escape."""
+        raw = os.fsdecode("ééééééé".encode() + b"\xc3")
+        self.assertEqual(clean_name(raw), "ééééééé\\xc3")
+        clean_name(raw).encode("utf-8")  # valid UTF-8: no exception
+
+    def test_valid_names_are_unchanged(self) -> None:
+        """Ordinary names, accents included, pass through as they are."""
+        for name in ("python3", "ééé", "a b", "chrome.exe"):
+            self.assertEqual(clean_name(name), name)
+
+
+@LINUX_ONLY
+class NameMatchTest(MonitorTestCase):
+    def test_kernel_name_and_full_name_of_a_long_name_both_match(self) -> None:
+        """For a 29-byte program name, both the kernel's 15-byte name and the full name find it."""
+        name = f"lp{uuid.uuid4().hex[:6]}-very-long-process-name"
+        proc = start_binary(self, [binary_named(self, name), "60"])
+        self.assertEqual(kernel_name(proc.pid), name[:15].encode())
+        self.assertEqual([p.pid for p in NameFinder(name[:15]).find_new()], [proc.pid])
+        self.assertEqual([p.pid for p in NameFinder(name).find_new()], [proc.pid])
+        self.assertEqual(NameFinder(name[:14]).find_new(), [])
+        self.assertEqual(NameFinder(name + "x").find_new(), [])
+
+    def test_name_cut_inside_a_character_matches_and_reads_cleanly(self) -> None:
+        """A program whose 15-byte kernel name splits an 'é' is found by its full name and by its cut name."""
+        name = "ééééééééé" + uuid.uuid4().hex[:4]
+        proc = start_binary(self, [binary_named(self, name), "60"])
+        cut = os.fsdecode(name.encode()[:15])  # what a shell passes for those 15 bytes
+        self.assertEqual([p.pid for p in NameFinder(name).find_new()], [proc.pid])
+        self.assertIn(proc.pid, [p.pid for p in NameFinder(cut).find_new()])
+        self.assertIn(proc.pid, [p.pid for p in NameFinder(clean_name(cut)).find_new()])
+        self.assertEqual(process_name(psutil.Process(proc.pid)), name)
+
+    def test_renamed_name_cut_inside_a_character_is_escaped(self) -> None:
+        """A process that renamed itself to a name cut inside a character reads as valid text with an escape."""
+        ctl = start_controlled(self, "éééééééé")  # 16 bytes: the kernel keeps 15
+        self.assertEqual(process_name(psutil.Process(ctl.pid)), "ééééééé\\xc3")
+
+
+@LINUX_ONLY
+class RenameTest(MonitorTestCase):
+    def test_process_renamed_after_listing_is_found_at_the_next_recheck(self) -> None:
+        """A listed process that renames itself is found once the recheck second has passed, not before."""
+        ctl = start_controlled(self, unique_name("old"))
+        new = unique_name("new")
+        clock = FakeMonotonic()
+        finder = NameFinder(new, monotonic=clock)
+        self.assertEqual(finder.find_new(), [])
+        ctl.command(f"name {new}")
+        self.assertEqual(finder.find_new(), [])
+        clock.now += 1.0
+        self.assertEqual([p.pid for p in finder.find_new()], [ctl.pid])
+        clock.now += 1.0
+        self.assertEqual(finder.find_new(), [])
+
+    def test_wrapper_that_execs_the_program_is_found(self) -> None:
+        """A shell that ends in `exec program` is found under the program's name once it has exec'd."""
+        name = unique_name("exec")
+        program = binary_named(self, name)
+        shell = subprocess.Popen(["sh", "-c", f'read line; exec "{program}" 60'], stdin=subprocess.PIPE)
+        self.addCleanup(shell.communicate)
+        self.addCleanup(shell.kill)
+        wait_until(lambda: kernel_name(shell.pid) == b"sh", "the shell did not start")
+        finder = NameFinder(name, recheck_s=0.0)
+        self.assertEqual(finder.find_new(), [])
+        assert shell.stdin is not None
+        shell.stdin.write(b"go\n")
+        shell.stdin.flush()
+        wait_until(lambda: kernel_name(shell.pid) == name.encode(), "the shell did not exec")
+        self.assertEqual([p.pid for p in finder.find_new()], [shell.pid])
+
+    def test_recheck_runs_even_when_no_process_was_created(self) -> None:
+        """With nothing created (the /proc/loadavg shortcut), a rename is still found at the recheck."""
+        ctl = start_controlled(self, unique_name("old"))
+        new = unique_name("new")
+        clock = FakeMonotonic()
+        # Faked: on a shared machine another process may be created at any moment, so
+        # "nothing created since the last tick" cannot be produced for real.
+        watched = TargetSet(NameFinder(new, monotonic=clock), last_created=lambda: 4242)
+        watched.refresh()
+        ctl.command(f"name {new}")
+        self.assertEqual(watched.refresh(), [])
+        self.assertTrue(watched.nothing_created)
+        clock.now += 1.0
+        self.assertEqual([p.pid for p in watched.refresh()], [ctl.pid])
+
+    def test_rename_joins_a_running_monitor_within_a_second(self) -> None:
+        """`-p NAME`: a process that renames itself to NAME mid-run is sampled within about one second."""
+        name = unique_name("join")
+        self.start_workload(name)
+        ctl = start_controlled(self, unique_name("other"))
+        _, reports, _ = self.make_dirs()
+        monitor = self.start_monitor("-p", name, "-d", "4", "-s", "0.25", *self.out_args)
+        assert monitor.stdout is not None and monitor.stderr is not None
+        self.assertTrue(monitor.stdout.readline().startswith("Monitoring"))
+        monitor.stdout.readline()  # the table header: sampling has started
+        renamed_at = time.time()
+        ctl.command(f"name {name}")
+        monitor.stdout.read()
+        err = monitor.stderr.read()
+        self.assertEqual(monitor.wait(30), 0, err)
+        detail = read_csv(only_file(reports, f"{name}_*_processes.csv"))
+        joined = [row["timestamp"] for row in detail if int(row["pid"]) == ctl.pid]
+        self.assertTrue(joined, "the renamed process was never sampled")
+        first = datetime_from_iso(joined[0])
+        self.assertLess(first - renamed_at, 1.0 + 0.25 + 0.3)
+
+
+def datetime_from_iso(text: str) -> float:
+    """Seconds since the epoch of an ISO 8601 timestamp with offset."""
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+@LINUX_ONLY
+@ROOT_ONLY
+class DeniedTest(MonitorTestCase):
+    """The monitor's view is that of the unprivileged user 'nobody'; root's processes are refused to it."""
+
+    def test_unreadable_instance_is_skipped_and_reported_once(self) -> None:
+        """Of two instances, the one of another user is skipped with one DENIED event; the other is sampled."""
+        name = unique_name("deny")
+        program = binary_named(self, name)
+        readable = start_binary(self, [program, "60"], user=nobody())
+        unreadable = start_binary(self, [program, "60"])
+        sink = Collector()
+        with as_user(*nobody()):
+            session = Session(TargetSet(targets.by_name(name)))
+            first = session.start()
+            result = session.run(0.1, 3, [sink], StopSignals())
+        self.assertEqual([r.pid for r in first], [readable.pid])
+        self.assertIsNone(result.error)
+        self.assertEqual(result.denied, {unreadable.pid: name})
+        self.assertEqual(result.processes, {readable.pid: name})
+        denied = [e for e in sink.events if e.kind is EventKind.DENIED]
+        self.assertEqual([(e.pid, e.name, e.is_root) for e in denied], [(unreadable.pid, name, True)])
+        self.assertEqual({r.pid for s in sink.samples for r in s.readings}, {readable.pid})
+
+    def test_every_instance_unreadable_names_pids_owner_and_fix(self) -> None:
+        """When no instance can be read the start fails with one line: the PIDs, their owner and the fix."""
+        name = unique_name("denyall")
+        program = binary_named(self, name)
+        first = start_binary(self, [program, "60"])
+        second = start_binary(self, [program, "60"])
+        with as_user(*nobody()), self.assertRaises(MonitorError) as caught:
+            Session(TargetSet(targets.by_name(name))).start()
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertIn(f"access denied to every instance of '{name}'", message)
+        self.assertIn(f"pid {first.pid} (root)", message)
+        self.assertIn(f"pid {second.pid} (root)", message)
+        self.assertIn("run the monitor as that user", message)
+
+    def test_unreadable_pid_fails_with_one_line(self) -> None:
+        """--pid on a process of another user fails at the start, naming the PID and its owner."""
+        name = unique_name("denypid")
+        proc = start_binary(self, [binary_named(self, name), "60"])
+        with as_user(*nobody()), self.assertRaises(MonitorError) as caught:
+            Session(TargetSet(targets.by_pid(proc.pid))).start()
+        self.assertIn(f"access denied to '{name}': pid {proc.pid} (root)", str(caught.exception))
+
+    def test_last_instance_denied_mid_run_ends_with_the_error(self) -> None:
+        """When the only instance becomes unreadable after two samples, the run ends with the error, samples kept."""
+        name = unique_name("denylate")
+        proc = start_binary(self, [binary_named(self, name), "60"])
+        with ExitStack() as stack:
+
+            def lose_rights(sample: Sample) -> None:
+                if sample.index == 2:
+                    stack.enter_context(as_user(*nobody()))
+
+            sink = Collector(lose_rights)
+            session = Session(TargetSet(targets.by_pid(proc.pid)))
+            session.start()
+            result = session.run(0.1, 6, [sink], StopSignals())
+        self.assertEqual(result.samples, 2)
+        assert result.error is not None
+        self.assertIn(f"access denied to '{name}': pid {proc.pid} (root)", result.error)
+        self.assertEqual(result.denied, {proc.pid: name})
+        self.assertEqual([e.kind for e in sink.events], [EventKind.DENIED])
+
+
+@LINUX_ONLY
+class DeniedChildTest(MonitorTestCase):
+    def test_denied_child_is_not_taken_back_by_the_child_search(self) -> None:
+        """A child marked unreadable stays out of the watched set though every child search finds it again."""
+        parent = self.start_workload(unique_name("parent"), "--children", "1", "--child-name", unique_name("kid"))
+        created = iter(range(1, 1000))
+        # Faked: a new value each tick makes every refresh search the children again.
+        watched = TargetSet(targets.by_pid(parent.pid), include_children=True, last_created=lambda: next(created))
+        watched.refresh()
+        self.assertEqual(len(watched.live), 2)
+        child = next(proc for pid, proc in watched.live.items() if pid != parent.pid)
+        watched.deny(child)
+        watched.refresh()
+        self.assertEqual(list(watched.live), [parent.pid])
+
+
+@LINUX_ONLY
+class ZombieTest(MonitorTestCase):
+    def test_zombie_reads_as_gone(self) -> None:
+        """A process that exited but was not reaped reads as None."""
+        zombie = self._zombie(unique_name("zmb"))
+        self.assertIsNone(read_process(psutil.Process(zombie.pid), "zmb"))
+
+    def test_zombie_present_at_start_is_not_listed(self) -> None:
+        """Of a zombie and a live instance with the same name, only the sampled live one is in the run's PIDs."""
+        name = unique_name("zmb")
+        zombie = self._zombie(name)
+        live = start_binary(self, [binary_named(self, name), "60"])
+        session = Session(TargetSet(targets.by_name(name)))
+        self.assertEqual([r.pid for r in session.start()], [live.pid])
+        result = session.run(0.1, 2, [Collector()], StopSignals())
+        self.assertEqual(result.processes, {live.pid: name})
+        self.assertNotIn(zombie.pid, result.processes)
+
+    def _zombie(self, name: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([str(binary_named(self, name, "/bin/true"))])
+        self.addCleanup(proc.wait)
+        wait_until(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE, "no zombie")
+        return proc
+
+
+@LINUX_ONLY
+class CpuTest(MonitorTestCase):
+    def test_first_sample_measures_a_primed_interval(self) -> None:
+        """A busy process shows real CPU on the very first sample: the counter was primed at the start."""
+        busy = self.start_workload(unique_name("busy"), "--busy")
+        session = Session(TargetSet(targets.by_pid(busy.pid)))
+        session.start()
+        sink = Collector()
+        session.run(0.5, 1, [sink], StopSignals())
+        self.assertGreater(sink.samples[0].readings[0].value(CPU), 20.0)
+
+    def test_newcomer_counts_its_cpu_since_creation(self) -> None:
+        """An instance that starts after the run began shows its CPU since creation at its first tick, not 0."""
+        name = unique_name("cpu")
+        self.start_workload(name)
+        session = Session(TargetSet(targets.by_name(name)))
+        session.start()
+        busy = self.start_workload(name, "--busy")
+        sink = Collector()
+        session.run(0.3, 1, [sink], StopSignals())
+        readings = {r.pid: r for r in sink.samples[0].readings}
+        # Anything clearly above 0 will do: without the newcomer rule the first reading is exactly 0.
+        self.assertGreater(readings[busy.pid].value(CPU), 5.0)
+        self.assertIn((EventKind.JOINED, busy.pid), [(e.kind, e.pid) for e in sink.events])
+
+
+@LINUX_ONLY
+class LoadavgShortcutTest(MonitorTestCase):
+    def test_last_created_pid_names_the_newest_process(self) -> None:
+        """/proc/loadavg's last field is the PID of the process just started (retried: others may start too)."""
+        for _ in range(20):
+            proc = subprocess.Popen(["sleep", "5"])
+            newest = targets.last_created_pid()
+            proc.kill()
+            proc.wait()
+            if newest == proc.pid:
+                return
+        self.fail("the last created PID never matched a process just started")
+
+    def test_nothing_created_skips_the_search(self) -> None:
+        """While the last created PID stays the same the root finder is not called; a new one calls it again."""
+        calls: list[int] = []
+        last = {"pid": 10}
+
+        def finder() -> list[psutil.Process]:
+            calls.append(1)
+            return []
+
+        # Faked: "no process created" cannot be produced for real on a shared machine.
+        watched = TargetSet(finder, last_created=lambda: last["pid"])
+        watched.refresh()
+        watched.refresh()
+        self.assertTrue(watched.nothing_created)
+        self.assertEqual(len(calls), 1)
+        last["pid"] = 11
+        watched.refresh()
+        self.assertFalse(watched.nothing_created)
+        self.assertEqual(len(calls), 2)
+
+
+@LINUX_ONLY
+class BadNamesEndToEndTest(MonitorTestCase):
+    def test_name_cut_inside_a_character_runs_to_the_summary(self) -> None:
+        """--pid and -p on a program whose kernel name splits a character: exit 0, summary, valid UTF-8 files."""
+        name = "ééééééééé" + uuid.uuid4().hex[:4]
+        proc = start_binary(self, [binary_named(self, name), "60"])
+        for target in (["--pid", str(proc.pid)], ["-p", name]):
+            with self.subTest(target=target):
+                _, reports, logs = self.make_dirs()
+                result = subprocess.run(
+                    [sys.executable, str(MAIN), *target, "-d", "1", "-s", "0.25", *self.out_args],
+                    capture_output=True,
+                    timeout=60,
+                )
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn(b"Summary", result.stdout)
+                result.stdout.decode("utf-8")
+                for path in [*reports.iterdir(), *logs.iterdir()]:
+                    path.read_bytes().decode("utf-8")
+                names = {row["name"] for row in read_csv(only_file(reports, "*_processes.csv"))}
+                self.assertEqual(names, {name})
+                summary = json.loads(only_file(reports, "*.json").read_text(encoding="utf-8"))
+                self.assertEqual(summary["pids"], {str(proc.pid): name})
+
+
+if __name__ == "__main__":
+    unittest.main()

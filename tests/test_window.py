@@ -1,0 +1,77 @@
+"""The sliding window of the exporter's leak verdicts: bounded memory, order kept, analysis cost bounded."""
+
+from __future__ import annotations
+
+import unittest
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.analysis.window import SlidingWindow, WindowedTrend
+from monitor.trend import Verdict
+
+MIB = 1024 * 1024
+
+
+class SlidingWindowTest(unittest.TestCase):
+    @settings(max_examples=50, deadline=None)
+    @given(st.integers(1, 20), st.lists(st.floats(-1e9, 1e9, allow_nan=False), max_size=60))
+    def test_window_holds_the_most_recent_samples_in_order(self, capacity: int, values: list[float]) -> None:
+        """Whatever is added, the window holds exactly the last `capacity` samples, oldest first."""
+        window = SlidingWindow(capacity)
+        for k, value in enumerate(values):
+            window.add(float(k), value)
+        times, kept = window.arrays()
+        self.assertEqual(kept.tolist(), values[-capacity:] if values else [])
+        self.assertEqual(times.tolist(), [float(k) for k in range(len(values))][-capacity:] if values else [])
+
+    def test_a_window_needs_room_for_one_sample(self) -> None:
+        """A capacity below one is refused."""
+        with self.assertRaises(ValueError):
+            SlidingWindow(0)
+
+
+class FakeClock:
+    """A clock that advances a fixed step at every reading: each analysis seems to take `step_s`."""
+
+    def __init__(self, step_s: float) -> None:
+        self.now = 0.0
+        self.step_s = step_s
+
+    def __call__(self) -> float:
+        self.now += self.step_s
+        return self.now
+
+
+class WindowedTrendTest(unittest.TestCase):
+    def test_slow_analysis_is_spread_over_ticks(self) -> None:
+        """An analysis taking 0.25 s at a 1 s interval, with an eighth of it to spend, runs every second tick."""
+        windowed = WindowedTrend(100, interval_s=1.0, quantum=4096, share=0.125, clock=FakeClock(0.25))
+        for k in range(100):
+            windowed.add(float(k), 50 * MIB)
+        self.assertEqual(windowed.analyses, 50)
+
+    def test_fast_analysis_runs_every_tick(self) -> None:
+        """An analysis within its share of the interval runs on every tick."""
+        windowed = WindowedTrend(100, interval_s=1.0, quantum=4096, share=0.125, clock=FakeClock(0.0625))
+        for k in range(30):
+            windowed.add(float(k), 50 * MIB)
+        self.assertEqual(windowed.analyses, 30)
+
+    def test_leak_in_the_window_is_found_and_forgotten_once_it_stops(self) -> None:
+        """A leak is a leak while it fills the window, and no longer once the window holds only flat memory."""
+        windowed = WindowedTrend(60, interval_s=1.0, quantum=4096)
+        rng = np.random.default_rng(1)
+        for k in range(60):
+            trend = windowed.add(float(k), 50 * MIB + k * MIB + float(rng.normal(0, 64 * 1024)))
+        assert trend is not None
+        self.assertIs(trend.verdict, Verdict.LEAK)
+        for k in range(60, 200):
+            trend = windowed.add(float(k), 110 * MIB + float(rng.normal(0, 64 * 1024)))
+        assert trend is not None
+        self.assertIsNot(trend.verdict, Verdict.LEAK)
+
+
+if __name__ == "__main__":
+    unittest.main()
