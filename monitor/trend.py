@@ -4,15 +4,19 @@ The README heuristic looks at every step and is vetoed by a single dip. This det
 
 1. What series to judge? Every sample, on times repaired to run forward, reduced to at most
    MAX_POINTS medians of equal-time bins so that the cost stays O(n log n) in time and O(n) in memory.
-   A GC-like sawtooth (sharp drops, gradual climbs) has its climb within each cycle taken out, which
-   leaves the level each cycle returns to, measured by every point of the cycle, not only its lowest.
-   Drops that free under half a cycle's climb, or a climb that explains under half the spread, are
-   not a sawtooth.
-2. Is there an upward trend (p < ALPHA)? Two tests, Bonferroni-combined, each valid under
-   autocorrelation: Mann-Kendall on the levels with its variance widened for the AR(1)
-   autocorrelation of the noise (Hamed and Rao), estimated from the correlation of consecutive steps
-   so that a curved trend is not taken for autocorrelation; and a test that the mean increment is
-   above zero, which holds when the series wanders like a random walk. A stationary wander fails both.
+   A GC-like sawtooth (sharp drops, gradual climbs) is judged by one floor per cycle: the median of
+   the cycle's points with the climb since its start taken out, at the cycle's start time. Points of
+   one cycle share its errors, so they count once. Drops that free under half a typical
+   collection or half a cycle's climb, or a climb that explains under half the spread, are not a
+   sawtooth's.
+2. Is there an upward trend (p < ALPHA)? Cycle floors, few and independent, get a least-squares
+   slope test with Student's t on n - 2 degrees of freedom. Other series must pass two tests:
+   Mann-Kendall on the levels with its variance widened for the AR(1) autocorrelation of the noise
+   (Hamed and Rao), estimated from the correlation of consecutive steps so that a curved trend is not
+   taken for autocorrelation, Bonferroni-combined with a test that the mean increment is above zero
+   (which holds when the series wanders like a random walk); and the same slope test on the medians
+   of BLOCKS equal stretches of the run (batch means), which holds under dependence of any form
+   shorter than a stretch, such as a slow load cycle.
 3. Does it last? Rejected only when the last two thirds of the run grow significantly
    (p < ALPHA_SLOWDOWN) slower than PERSISTENCE times the whole run's least-squares rate: growth
    that stops in the first third (warm-up, caches filling) is not a leak.
@@ -89,6 +93,8 @@ MIN_FREED = 0.5
 # Taking the climb out must leave at most this share of the spread a straight line leaves: a
 # sawtooth explains most of the series' movement, or it is no sawtooth.
 MIN_EXPLAINED = 0.5
+# The run is also judged by the medians of this many equal stretches (batch means).
+BLOCKS = 10
 CONFIDENCE_LEVEL = 0.90
 AUTOCORRELATION_Z = 1.645
 SECONDS_PER_HOUR = 3600.0
@@ -164,12 +170,12 @@ def _inconclusive(n: int, reason: str) -> Trend:
 def _judge(t: np.ndarray, z: np.ndarray, n: int, level: float, quantum: float, headroom: float | None) -> Trend:
     """The verdict on a prepared series: times from 0, values in quanta around their median."""
     drops = gc_drops(z)
-    floors = None if drops is None else remove_gc_climb(t, z, drops)
+    floors = None if drops is None else cycle_floors(t, z, drops)
     if floors is not None:
         t, z = floors
     fit = theil_sen(t, z)
     noise = MAD_TO_SD * float(np.median(np.abs(z - (fit.slope * t + fit.intercept))))
-    p_up = trend_p(t, z)
+    p_up = slope_p(t, z) if floors is not None else max(trend_p(t, z), block_p(t, z))
     first, _, last = _thirds(t, z)
     rise = last - first
     p_later = slowdown_p(t, z)
@@ -264,16 +270,25 @@ def gc_drops(y: np.ndarray) -> np.ndarray | None:
     # rise is a collection's, whatever the tails of the noise.
     deepest_noise = max(threshold, float(diffs.max()) - centre)
     drops = np.flatnonzero(diffs < min(centre, 0.0) - deepest_noise)
+    if len(drops) < MIN_CYCLES:
+        return None
+    # A collection frees about what its cycle allocated: a fall of under MIN_FREED of the typical
+    # collection's is a dip in the noise, and would split a cycle in two.
+    depths = -diffs[drops]
+    drops = drops[depths >= MIN_FREED * float(np.median(depths))]
     return drops if len(drops) >= MIN_CYCLES else None
 
 
-def remove_gc_climb(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The sawtooth with the climb since each cycle's start taken out, leaving the level cycles start from.
+def cycle_floors(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The level each GC cycle starts from, one value per cycle at its start time, or None if it is no sawtooth.
 
-    The climb rate is the pooled least-squares slope within cycles, so every point of a cycle
-    measures its floor. The stretch before the first drop is a cycle whose start was never seen,
-    so it is left out. None when it is no sawtooth after all: no climb within cycles, or drops that
-    free less than MIN_FREED of what a cycle climbs (outliers in the noise of a steady climb).
+    The climb rate is the pooled least-squares slope within cycles; a cycle's floor is the median of
+    its points with the climb since its start taken out. Points of one cycle share its errors (a
+    climb that is not quite linear in time, uneven intervals), so they give one value, not many. The
+    stretch before the first drop is a cycle whose start was never seen, so it is left out. None when
+    it is no sawtooth after all: no climb within cycles, drops that free less than MIN_FREED of what
+    a cycle climbs (outliers in the noise of a steady climb), or a climb that leaves over
+    MIN_EXPLAINED of the spread a straight line leaves.
     """
     depth = float(np.median(y[drops] - y[drops + 1]))
     cycle_s = float(np.median(np.diff(t[drops])))
@@ -289,10 +304,49 @@ def remove_gc_climb(t: np.ndarray, y: np.ndarray, drops: np.ndarray) -> tuple[np
     centred_y = y - (np.bincount(cycle, y) / counts)[cycle]
     spread = float(np.dot(centred_s, centred_s))
     climb = float(np.dot(centred_s, centred_y)) / spread if spread > 0 else 0.0
-    floors = y - climb * since
-    if climb <= 0 or depth < MIN_FREED * climb * cycle_s or _spread(t, floors) > MIN_EXPLAINED * _spread(t, y):
+    levels = y - climb * since
+    if climb <= 0 or depth < MIN_FREED * climb * cycle_s or _spread(t, levels) > MIN_EXPLAINED * _spread(t, y):
         return None
-    return t, floors
+    # Cycles are contiguous: sorting by (cycle, level) puts each cycle's median in the middle of its stretch.
+    order = np.lexsort((levels, cycle))
+    ends = np.r_[starts[1:], len(y)]
+    low, high = starts + (ends - starts - 1) // 2, starts + (ends - starts) // 2
+    sorted_levels = levels[order]
+    return t[starts], (sorted_levels[low] + sorted_levels[high]) / 2
+
+
+def block_p(t: np.ndarray, y: np.ndarray, blocks: int = BLOCKS) -> float:
+    """One-sided p-value of an upward trend among the medians of `blocks` equal stretches of the run.
+
+    Batch means: dependence that lasts shorter than a block (any autocorrelation, not only AR(1))
+    barely links the medians of neighbouring blocks, so the slope test on them keeps its level.
+    """
+    if len(y) < 2 * blocks:
+        return slope_p(t, y)
+    block = np.arange(len(y)) * blocks // len(y)
+    starts = np.flatnonzero(np.r_[True, np.diff(block) != 0])
+    ends = np.r_[starts[1:], len(y)]
+    order = np.lexsort((y, block))
+    low, high = starts + (ends - starts - 1) // 2, starts + (ends - starts) // 2
+    counts = (ends - starts).astype(float)
+    return slope_p(np.bincount(block, t) / counts, (y[order][low] + y[order][high]) / 2)
+
+
+def slope_p(t: np.ndarray, y: np.ndarray) -> float:
+    """One-sided p-value of an upward least-squares slope, from Student's t with n - 2 degrees of freedom."""
+    n = len(y)
+    if n < 3:
+        return 1.0
+    centred_t = t - t.mean()
+    spread = float(np.dot(centred_t, centred_t))
+    if spread <= 0:
+        return 1.0
+    slope = float(np.dot(centred_t, y - y.mean())) / spread
+    residuals = y - y.mean() - slope * centred_t
+    variance = float(np.dot(residuals, residuals)) / (n - 2) / spread
+    if variance <= 0:
+        return 0.0 if slope > 0 else 1.0
+    return float(stats.t.sf(slope / math.sqrt(variance), n - 2))
 
 
 def _spread(t: np.ndarray, y: np.ndarray) -> float:

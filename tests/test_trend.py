@@ -291,6 +291,28 @@ class SustainedGrowthTest(unittest.TestCase):
         self.assertIs(detect_trend(times(400), y, PAGE).verdict, Verdict.NO_LEAK)
 
 
+class DependentErrorsTest(unittest.TestCase):
+    def test_sawtooth_with_flat_floor_and_jittered_intervals_is_not_a_leak(self) -> None:
+        """A flat-floor sawtooth that climbs per sample, sampled at intervals jittered by 30%, is no leak."""
+        rng = np.random.default_rng(2)
+        t = np.cumsum(rng.uniform(0.7, 1.3, 120)) * 5
+        y = 300 * MIB + (np.arange(120) % 15) / 15 * 20 * MIB + noise(120, 400 * 1024, seed=2)
+        self.assertIs(detect_trend(t, y, PAGE).verdict, Verdict.NO_LEAK)
+
+    def test_shallow_dip_within_a_cycle_does_not_split_it(self) -> None:
+        """A dip freeing under half of what a collection frees is no collection: the rising floor stays a leak."""
+        k = np.arange(2000)
+        y = 300 * MIB + (k % 250) / 250 * 20 * MIB + k / 2000 * 2 * MIB + noise(2000, 200 * 1024)
+        y[1100:1110] -= 6 * MIB * (1 - np.arange(10) / 10)
+        self.assertIs(detect_trend(times(2000, 5.0), y, PAGE).verdict, Verdict.LEAK)
+
+    def test_long_load_cycle_ending_on_a_rise_is_not_a_leak(self) -> None:
+        """Three and a half periods of a smooth load cycle over 2,000 samples, ending on a rise, are no leak."""
+        k = np.arange(2000)
+        y = 200 * MIB + 10 * MIB * np.sin(2 * np.pi * k / 550 + 4.0) + noise(2000, 512 * 1024)
+        self.assertIs(detect_trend(times(2000, 5.0), y, PAGE).verdict, Verdict.NO_LEAK)
+
+
 class CorpusScoreTest(unittest.TestCase):
     def test_f1_on_a_small_labelled_corpus(self) -> None:
         """On a small corpus the detector keeps an F1 of at least 0.9 at 120 samples and 0.8 at 30."""
