@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.leak_corpus import LENGTHS, PAGE, Case, generate, split_seeds
 from monitor.analysis.running import readme_heuristic
-from monitor.trend import Verdict, detect_trend
+from monitor.analysis.trend import Verdict, detect_trend
 
 F1_TARGETS = {30: 0.90, 120: 0.95, 400: 0.95, 2000: 0.95}
 # From this length on, no no-leak shape may raise a single alarm.

@@ -8,6 +8,7 @@ import logging
 import unittest
 
 from monitor.analysis.summary import analyze
+from monitor.analysis.trend import LEAK, Trend
 from monitor.metrics import CPU, HANDLES, MEMORY
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
 from monitor.output.frame import FrameSink
@@ -16,7 +17,6 @@ from monitor.output.summary_text import Summary, format_summary, trend_line
 from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import EventKind, ProcessEvent, Sample
-from monitor.trend import LEAK, Trend
 
 GIB = 1024**3
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.leak_corpus import generate
 from bench.leak_eval import detector_says_leak, scores
-from monitor.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
+from monitor.analysis.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
 
 PAGE = 4096
 MIB = 1024 * 1024

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.trend import Trend, Verdict, detect_trend
+from monitor.analysis.trend import Trend, Verdict, detect_trend
 
 PAGE = 4096
 

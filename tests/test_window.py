@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.analysis.trend import Verdict
 from monitor.analysis.window import SlidingWindow, WindowedTrend
-from monitor.trend import Verdict
 
 MIB = 1024 * 1024
 

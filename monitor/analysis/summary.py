@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from monitor.analysis.running import HeuristicResult, readme_heuristic
+from monitor.analysis.trend import LEAK, Trend, detect_trend
 from monitor.metrics import ELAPSED, LEAK_CHECKED, METRICS
-from monitor.trend import LEAK, Trend, detect_trend
 
 
 @dataclass(frozen=True)

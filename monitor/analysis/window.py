@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from monitor.trend import Trend, detect_trend
+from monitor.analysis.trend import Trend, detect_trend
 
 # The analysis may take at most this share of the time between samples, on average.
 ANALYSIS_SHARE = 0.1

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis
+from monitor.analysis.trend import LEAK
 from monitor.metrics import ELAPSED, METRIC_TABLE, Unit
 from monitor.output.summary_text import format_rate
-from monitor.trend import LEAK
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

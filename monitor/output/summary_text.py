@@ -7,10 +7,10 @@ from typing import Mapping, Sequence
 
 from monitor.analysis.running import HeuristicResult
 from monitor.analysis.summary import RunAnalysis
+from monitor.analysis.trend import INCONCLUSIVE, LEAK, Trend
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
 from monitor.output.log import denied_sentences
 from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes, plural, processes_and_pids
-from monitor.trend import INCONCLUSIVE, LEAK, Trend
 
 LEAK_WARNING = "WARNING: potential memory leak detected"
 NO_LEAK = "No memory leak detected"
