@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.analysis.running import HeuristicResult, readme_heuristic
-from monitor.analysis.trend import LEAK, Trend, detect_trend
+from monitor.analysis.trend import Trend, Verdict, detect_trend
 from monitor.metrics import ELAPSED, LEAK_CHECKED, METRICS
 
 
@@ -33,7 +33,7 @@ class RunAnalysis:
     @property
     def leak_found(self) -> bool:
         """True when the trend detector calls memory or handles a leak."""
-        return any(leak.trend.verdict == LEAK for leak in self.leaks.values())
+        return any(leak.trend.verdict is Verdict.LEAK for leak in self.leaks.values())
 
 
 def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = None) -> RunAnalysis:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis
-from monitor.analysis.trend import LEAK
+from monitor.analysis.trend import Verdict
 from monitor.metrics import ELAPSED, METRIC_TABLE, Unit
 from monitor.output.summary_text import format_rate
 
@@ -133,7 +133,7 @@ def draw_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str) -> Figure
         trend = leak.trend if leak is not None else None
         if (
             trend is not None
-            and trend.verdict == LEAK
+            and trend.verdict is Verdict.LEAK
             and trend.rate_per_hour is not None
             and trend.intercept is not None
             and len(seconds)

@@ -18,7 +18,7 @@ def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] |
         trend = verdicts.trend
         leak[metric] = {
             "heuristic": verdicts.heuristic.leak,
-            "verdict": str(trend.verdict.value if hasattr(trend.verdict, "value") else trend.verdict),
+            "verdict": trend.verdict.value,
             "rate_per_hour": trend.rate_per_hour,
             "rate_per_hour_90": [trend.rate_low_per_hour, trend.rate_high_per_hour],
             "confidence": trend.confidence,

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 from monitor.analysis.running import HeuristicResult
 from monitor.analysis.summary import RunAnalysis
-from monitor.analysis.trend import INCONCLUSIVE, LEAK, Trend
+from monitor.analysis.trend import Trend, Verdict
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
 from monitor.output.log import denied_sentences
 from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes, plural, processes_and_pids
@@ -54,12 +54,12 @@ def format_rate(trend: Trend, metric: str) -> str:
 def trend_line(trend: Trend, metric: str) -> str:
     """The trend detector's verdict on one metric as one line."""
     title = BY_COLUMN[metric].trend_title
-    if trend.verdict == LEAK:
+    if trend.verdict is Verdict.LEAK:
         line = f"{title}: LEAK, {format_rate(trend, metric)}, {trend.confidence} confidence"
         if trend.hours_to_limit is not None:
             line += f"; the limit is reached in about {_duration(trend.hours_to_limit)}"
         return line
-    if trend.verdict == INCONCLUSIVE:
+    if trend.verdict is Verdict.INCONCLUSIVE:
         return f"{title}: inconclusive ({trend.reason})"
     return f"{title}: no leak ({trend.reason}; {format_rate(trend, metric)})"
 
