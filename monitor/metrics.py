@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Mapping
 
 
 class Unit(enum.Enum):
@@ -15,6 +16,8 @@ class Unit(enum.Enum):
     PERCENT = "%"
     BYTES = "bytes"
     COUNT = "count"
+    BYTES_PER_S = "bytes/s"
+    PER_S = "/s"
 
 
 class Combine(enum.Enum):
@@ -37,6 +40,13 @@ class Metric:
     leak_checked: bool = False  # judged by the trend detector
     quantum: float = 1.0  # the smallest step it moves in
     trend_title: str = ""  # the trend verdict's line title, for leak-checked metrics
+    # The trend judges this metric plus these columns (private memory with what was swapped out).
+    judged_with: tuple[str, ...] = ()
+    # A rate: the per-second change of this raw counter, per process, over the interval.
+    rate_of: str = ""
+    panel: str = ""  # the chart panel it is drawn in ("" for none)
+    exported: str = ""  # the Prometheus gauge name after procmon_ ("" when served as a counter or not at all)
+    help: str = ""  # what it is, for the Prometheus HELP line
 
 
 TIMESTAMP = "timestamp"
@@ -48,19 +58,43 @@ NAME = "name"
 CPU = "cpu_percent"
 MEMORY = "private_memory"
 HANDLES = "handles_fds"
+RESIDENT = "resident_memory"
+SWAPPED = "swapped_memory"
+THREADS = "threads"
+READ_RATE = "read_bytes_per_s"
+WRITE_RATE = "write_bytes_per_s"
+SWITCH_RATE = "ctx_switches_per_s"
+
+# Raw per-process counters, read with the metrics: served to Prometheus as `_total` counters, and the
+# source of the rate metrics. Name -> (Prometheus name after procmon_, HELP text).
+CPU_SECONDS = "cpu_seconds"
+READ_BYTES = "read_bytes"
+WRITE_BYTES = "write_bytes"
+CTX_SWITCHES = "ctx_switches"
+COUNTERS = {
+    CPU_SECONDS: ("cpu_seconds_total", "CPU time (user + system) of the watched processes, in seconds."),
+    READ_BYTES: ("read_bytes_total", "Bytes the watched processes read from storage."),
+    WRITE_BYTES: ("write_bytes_total", "Bytes the watched processes wrote to storage."),
+    CTX_SWITCHES: ("context_switches_total", "Context switches, voluntary and involuntary."),
+}
+COUNTER_NAMES = tuple(COUNTERS)
 
 # The README's metrics, in the README's column order; metrics added later are appended after them.
 METRIC_TABLE = (
-    Metric(CPU, "CPU", "cpu %", "CPU (%, 100 = one core)", Unit.PERCENT, decimals=2),
+    Metric(CPU, "CPU", "cpu %", "CPU (%, 100 = one core)", Unit.PERCENT, decimals=2, panel="cpu"),
     Metric(
         MEMORY,
         "private memory",
         "private mem",
-        "Private memory",
+        "Memory",
         Unit.BYTES,
         leak_checked=True,
         quantum=4096.0,  # a memory page
         trend_title="Memory trend",
+        judged_with=(SWAPPED,),
+        panel="memory",
+        exported="private_memory_bytes",
+        help="Private memory (USS) of the watched processes, in bytes.",
     ),
     Metric(
         HANDLES,
@@ -70,6 +104,44 @@ METRIC_TABLE = (
         Unit.COUNT,
         leak_checked=True,
         trend_title="Handles/FDs trend",
+        panel="handles",
+        exported="open_handles",
+        help="Open handles (Windows) or file descriptors of the watched processes.",
+    ),
+    Metric(
+        RESIDENT,
+        "resident memory",
+        "resident",
+        "Memory",
+        Unit.BYTES,
+        panel="memory",
+        exported="resident_memory_bytes",
+        help="Resident memory (RSS) of the watched processes, in bytes.",
+    ),
+    Metric(
+        SWAPPED,
+        "swapped memory",
+        "swapped",
+        "Memory",
+        Unit.BYTES,
+        panel="memory",
+        exported="swapped_memory_bytes",
+        help="Memory of the watched processes swapped out, in bytes (Linux).",
+    ),
+    Metric(
+        THREADS,
+        "threads",
+        "threads",
+        "Threads",
+        Unit.COUNT,
+        panel="threads",
+        exported="threads",
+        help="Threads of the watched processes.",
+    ),
+    Metric(READ_RATE, "storage reads", "read/s", "Storage I/O", Unit.BYTES_PER_S, rate_of=READ_BYTES, panel="io"),
+    Metric(WRITE_RATE, "storage writes", "write/s", "Storage I/O", Unit.BYTES_PER_S, rate_of=WRITE_BYTES, panel="io"),
+    Metric(
+        SWITCH_RATE, "context switches", "ctxsw/s", "Context switches", Unit.PER_S, decimals=1, rate_of=CTX_SWITCHES
     ),
 )
 README_METRIC_COUNT = 3
@@ -78,9 +150,21 @@ BY_COLUMN = {metric.column: metric for metric in METRIC_TABLE}
 LEAK_CHECKED = tuple(metric for metric in METRIC_TABLE if metric.leak_checked)
 # The README leak rule is about private memory only.
 HEURISTIC_METRIC = MEMORY
+RATES = tuple(metric for metric in METRIC_TABLE if metric.rate_of)
 
 _README, _ADDED = METRICS[:README_METRIC_COUNT], METRICS[README_METRIC_COUNT:]
 # The README's columns first, under their names; process_count and elapsed_s, then added metrics.
 REPORT_COLUMNS = (TIMESTAMP, *_README, PROCESS_COUNT, ELAPSED, *_ADDED)
 REQUIRED_REPORT_COLUMNS = (TIMESTAMP, *_README)
 DETAIL_COLUMNS = (TIMESTAMP, PID, NAME, *METRICS)
+
+
+def trend_value(metric: Metric, totals: Mapping[str, float | None]) -> float | None:
+    """The value the trend detector judges for a leak-checked metric: the metric plus its judged_with columns.
+
+    A missing part (swap where the OS does not report it) counts as 0; a missing metric gives None.
+    """
+    value = totals.get(metric.column)
+    if value is None:
+        return None
+    return value + sum(totals.get(column) or 0.0 for column in metric.judged_with)

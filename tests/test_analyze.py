@@ -6,6 +6,7 @@ import datetime
 import json
 from pathlib import Path
 
+from monitor.metrics import METRICS
 from tests.helpers import MonitorTestCase
 
 MIB = 1024 * 1024
@@ -39,7 +40,7 @@ class AnalyzeReportsTest(MonitorTestCase):
         self.assertEqual([o["file"] for o in objects], [str(leaky), str(flat)])
         first = objects[0]
         self.assertEqual(first["samples"], 40)
-        self.assertEqual(set(first["averages"]), {"cpu_percent", "private_memory", "handles_fds"})
+        self.assertEqual(set(first["averages"]), set(METRICS))
         documented = {
             "heuristic",
             "verdict",

@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from monitor.analysis.summary import analyze
-from monitor.metrics import CPU, ELAPSED, HANDLES, MEMORY, METRIC_TABLE
-from monitor.output.chart import chart_title, draw_chart
+from monitor.metrics import BY_COLUMN, CPU, ELAPSED, HANDLES, MEMORY, READ_RATE, RESIDENT, WRITE_RATE
+from monitor.output.chart import chart_panels, chart_title, draw_chart
 
 LONG_TITLE = (
     "command 'python tests/workloads/workload.py --leak-mib-per-s 3 --seconds 60 --name a-rather-long-name "
@@ -63,11 +63,30 @@ class ChartLayoutTest(unittest.TestCase):
 
     def test_handles_axis_has_whole_number_ticks(self) -> None:
         """A flat handle count of 5 gets ticks on whole numbers only."""
-        axis = self.figure.axes[[m.column for m in METRIC_TABLE].index(HANDLES)]
+        (axis,) = [axis for axis in self.figure.axes if axis.get_ylabel() == BY_COLUMN[HANDLES].chart_title]
         low, high = axis.get_ylim()
         ticks = [tick for tick in axis.get_yticks() if low <= tick <= high]
         self.assertGreaterEqual(len(ticks), 2)
         self.assertTrue(all(float(tick).is_integer() for tick in ticks), ticks)
+
+
+class ChartPanelsTest(unittest.TestCase):
+    def test_memory_panel_adds_resident_memory(self) -> None:
+        """Private and resident memory share the memory panel."""
+        frame = _leaking_frame().assign(**{RESIDENT: 30e6})
+        panels = dict(chart_panels(frame))
+        self.assertEqual([m.column for m in panels["memory"]], [MEMORY, RESIDENT])
+
+    def test_io_panel_only_when_the_run_did_io(self) -> None:
+        """Zero reads and writes draw no I/O panel; any write draws one with both rates."""
+        quiet = _leaking_frame().assign(**{READ_RATE: 0.0, WRITE_RATE: 0.0})
+        self.assertNotIn("io", dict(chart_panels(quiet)))
+        busy = quiet.assign(**{WRITE_RATE: np.r_[np.zeros(39), 4096.0]})
+        self.assertEqual([m.column for m in dict(chart_panels(busy))["io"]], [READ_RATE, WRITE_RATE])
+
+    def test_old_report_without_added_columns_draws_the_readme_metrics(self) -> None:
+        """A report with only the README's columns gets its three panels."""
+        self.assertEqual([name for name, _ in chart_panels(_leaking_frame())], ["cpu", "memory", "handles"])
 
 
 class ChartTitleTest(unittest.TestCase):

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from monitor.sampling import targets
-from monitor.sampling.session import finish_command, shell_status
+from monitor.sampling.command import finish_command, launch, shell_status
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv
 from tests.process_tools import wait_until
 
@@ -41,7 +40,7 @@ class ShellStatusTest(unittest.TestCase):
 class LaunchedTreeTest(MonitorTestCase):
     def launch(self, script: str) -> subprocess.Popen[bytes]:
         """Launch `sh -c script` as the monitor does; whatever is left is killed at cleanup."""
-        launched = targets.launch(("sh", "-c", script))
+        launched = launch(("sh", "-c", script))
 
         def cleanup() -> None:
             with contextlib.suppress(OSError):

@@ -9,7 +9,7 @@ import unittest
 
 from monitor.analysis.summary import analyze
 from monitor.analysis.trend import LEAK, Trend
-from monitor.metrics import CPU, HANDLES, MEMORY
+from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
 from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink
@@ -22,8 +22,9 @@ GIB = 1024**3
 
 
 def _sample(index: int, pids: list[int], memory: float = 10e6) -> Sample:
-    readings = tuple(ProcessReading(pid, "app", (1.0, memory, 5.0)) for pid in pids)
-    totals = (1.0 * len(pids), memory * len(pids), 5.0 * len(pids))
+    extra = (None,) * (len(METRICS) - 3)  # the metrics after the README's three, not read here
+    readings = tuple(ProcessReading(pid, "app", (1.0, memory, 5.0, *extra)) for pid in pids)
+    totals = (1.0 * len(pids), memory * len(pids), 5.0 * len(pids), *extra)
     wall = datetime.datetime(2026, 11, 28, 15, 0, index).astimezone()
     return Sample(index, wall, float(index), readings, totals)
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import unittest
 
+from monitor.metrics import METRICS
 from monitor.output.console import LEAK_MARKER, Console, format_progress
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, read_csv, unique_name
 
@@ -77,7 +78,7 @@ class RunOutputsTest(MonitorTestCase):
         self.assertGreater(chart.stat().st_size, 5000)
         summary = json.loads(only_file(reports, f"{name}_*.json").read_text())
         self.assertEqual(summary["samples"], 15)
-        self.assertEqual(set(summary["averages"]), {"cpu_percent", "private_memory", "handles_fds"})
+        self.assertEqual(set(summary["averages"]), set(METRICS))
         self.assertIs(summary["leak"]["private_memory"]["heuristic"], True)
         self.assertEqual(summary["leak"]["private_memory"]["verdict"], "leak")
         self.assertEqual(summary["leak"]["handles_fds"]["verdict"], "no-leak")

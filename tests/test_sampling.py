@@ -12,7 +12,7 @@ import psutil
 
 from monitor.metrics import HANDLES, MEMORY
 from monitor.sampling import probes, targets
-from monitor.sampling.probes import AccessDeniedError, read_process
+from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.targets import NameFinder, TargetSet, name_matches
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 
@@ -68,8 +68,8 @@ class ReadProcessTest(MonitorTestCase):
         time.sleep(0.5)
         second = read_process(target, name)
         assert first is not None and second is not None
-        self.assertGreater(second.value(HANDLES), first.value(HANDLES) + 5)
-        self.assertGreater(second.value(MEMORY) - first.value(MEMORY), 4 * 1024 * 1024)
+        self.assertGreater(given(second, HANDLES), given(first, HANDLES) + 5)
+        self.assertGreater(given(second, MEMORY) - given(first, MEMORY), 4 * 1024 * 1024)
         self.assertEqual(second.pid, proc.pid)
 
     def test_exited_process_reads_as_none(self) -> None:
@@ -158,6 +158,13 @@ class FindTest(MonitorTestCase):
         with_children.refresh()
         self.assertEqual(len(plain.live), 1)
         self.assertEqual(len(with_children.live), 3)
+
+
+def given(reading: ProcessReading, column: str) -> float:
+    """A metric the reading must hold."""
+    value = reading.value(column)
+    assert value is not None, f"{column} missing"
+    return value
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 
+from monitor.metrics import METRICS
 from monitor.output.frame import FrameSink
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import Sample
@@ -32,8 +33,10 @@ class WholeRunVerdictsTest(unittest.TestCase):
         ticks = [[(1, 10), (2, 5)], [(1, 11), (2, 5)], [(1, 12), (3, 9)]]
         now = datetime.datetime.now().astimezone()
         for index, tick in enumerate(ticks, start=1):
-            readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3)) for pid, memory in tick)
-            sink.add(Sample(index, now, float(index), readings, (0.0, sum(m for _, m in tick), 3 * len(tick))))
+            extra = (None,) * (len(METRICS) - 3)
+            readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3, *extra)) for pid, memory in tick)
+            totals = (0.0, sum(m for _, m in tick), 3 * len(tick), *extra)
+            sink.add(Sample(index, now, float(index), readings, totals))
         verdicts = sink.whole_run_verdicts()
         self.assertEqual(list(verdicts), [1])
         self.assertEqual((verdicts[1][1].samples, verdicts[1][1].steps_up), (3, 2))

@@ -287,7 +287,7 @@ class CpuTest(MonitorTestCase):
         session.start()
         sink = Collector()
         session.run(0.5, 1, [sink], StopSignals())
-        self.assertGreater(sink.samples[0].readings[0].value(CPU), 20.0)
+        self.assertGreater(sink.samples[0].readings[0].value(CPU) or 0.0, 20.0)
 
     def test_newcomer_counts_its_cpu_since_creation(self) -> None:
         """An instance that starts after the run began shows its CPU since creation at its first tick, not 0."""
@@ -300,7 +300,7 @@ class CpuTest(MonitorTestCase):
         session.run(0.3, 1, [sink], StopSignals())
         readings = {r.pid: r for r in sink.samples[0].readings}
         # Anything clearly above 0 will do: without the newcomer rule the first reading is exactly 0.
-        self.assertGreater(readings[busy.pid].value(CPU), 5.0)
+        self.assertGreater(readings[busy.pid].value(CPU) or 0.0, 5.0)
         self.assertIn((EventKind.JOINED, busy.pid), [(e.kind, e.pid) for e in sink.events])
 
 

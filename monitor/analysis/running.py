@@ -12,24 +12,26 @@ HEURISTIC_RISE_PERCENT = 66
 
 
 class RunningMeans:
-    """Means of several metrics kept in O(1) per sample."""
+    """Means of several metrics kept in O(1) per sample; a missing value (None) is left out of its mean."""
 
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
-        self.count = 0
+        self._counts = [0] * len(self.names)
         self._sums = [0.0] * len(self.names)
 
-    def add(self, values: Sequence[float]) -> None:
+    def add(self, values: Sequence[float | None]) -> None:
         """Fold one sample in."""
-        self.count += 1
         for i, value in enumerate(values):
-            self._sums[i] += value
+            if value is not None:
+                self._counts[i] += 1
+                self._sums[i] += value
 
-    def means(self) -> dict[str, float]:
-        """The current mean of each metric (0.0 before any sample)."""
-        if not self.count:
-            return {name: 0.0 for name in self.names}
-        return {name: total / self.count for name, total in zip(self.names, self._sums)}
+    def means(self) -> dict[str, float | None]:
+        """The current mean of each metric: 0.0 before any sample, None for a metric never given."""
+        return {
+            name: total / count if count else (None if any(self._counts) else 0.0)
+            for name, total, count in zip(self.names, self._sums, self._counts)
+        }
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -29,6 +29,7 @@ class RunAnalysis:
     samples: int
     averages: dict[str, float | None]
     leaks: dict[str, MetricLeak]
+    peaks: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def leak_found(self) -> bool:
@@ -40,16 +41,26 @@ def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = N
     """Averages and leak verdicts of a report's rows (with an elapsed_s column); `headroom` is what is left
     before each metric's limit."""
     samples = len(frame)
-    averages = {metric: finite_or_none(frame[metric].mean()) if samples else 0.0 for metric in METRICS}
+    # A metric the report has no column for (an older report), or no value in, has no average or peak.
+    present = [metric for metric in METRICS if metric in frame.columns and frame[metric].notna().any()]
+    averages = {metric: finite_or_none(frame[metric].mean()) if metric in present else None for metric in METRICS}
+    peaks = {metric: finite_or_none(frame[metric].max()) if metric in present else None for metric in METRICS}
+    if not samples:
+        averages = dict.fromkeys(METRICS, 0.0)
     times = frame[ELAPSED].to_numpy(dtype=float)
     leaks = {}
     for metric in LEAK_CHECKED:
         values = frame[metric.column].to_numpy(dtype=float)
+        judged = values.copy()
+        # Memory the kernel swapped out is still the process's: a leak pushed to swap stays a leak.
+        for column in metric.judged_with:
+            if column in frame.columns:
+                judged += np.nan_to_num(frame[column].to_numpy(dtype=float))
         leaks[metric.column] = MetricLeak(
             heuristic=readme_heuristic(values),
-            trend=detect_trend(times, values, metric.quantum, (headroom or {}).get(metric.column)),
+            trend=detect_trend(times, judged, metric.quantum, (headroom or {}).get(metric.column)),
         )
-    return RunAnalysis(samples, averages, leaks)
+    return RunAnalysis(samples, averages, leaks, peaks)
 
 
 def elapsed_from_wall_clock(seconds: np.ndarray) -> np.ndarray:

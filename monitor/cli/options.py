@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -18,13 +19,15 @@ MIN_INTERVAL_S = Decimal("0.001")
 MAX_DURATION_S = Decimal(365 * 24 * 3600)
 DEFAULT_REPORTS_DIR = Path("output/reports")
 DEFAULT_LOGS_DIR = Path("output/logs")
+DEFAULT_WINDOW_S = 3600.0
+DEFAULT_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
 class Options:
     """Everything a run needs to know, validated once."""
 
-    process_name: str | None
+    process_names: tuple[str, ...]
     pid: int | None
     command: tuple[str, ...]
     duration_s: float
@@ -39,6 +42,21 @@ class Options:
     quiet: bool = False
     plot: bool = True
     fail_on_leak: bool = False
+    cmdline: str | None = None  # a regular expression matched against full command lines
+    wide: bool = False
+    serve: tuple[str, int] | None = None  # (host, port) of the Prometheus exporter
+    window_s: float = DEFAULT_WINDOW_S
+    per_pid: bool = False
+
+    @property
+    def process_name(self) -> str | None:
+        """The one -p name outside --serve (None without -p)."""
+        return self.process_names[0] if self.process_names else None
+
+    @property
+    def window_samples(self) -> int:
+        """How many of the most recent samples the exporter's verdicts look at."""
+        return max(math.ceil(self.window_s / self.interval_s), 8) if self.interval_s else 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,8 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Launch form: main.py -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
     )
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("-p", "--process", metavar="NAME", help="exact process name to monitor (every instance)")
+    target.add_argument(
+        "-p",
+        "--process",
+        metavar="NAME",
+        action="append",
+        help="exact process name to monitor (every instance); with --serve it may be given several times",
+    )
     target.add_argument("--pid", type=_pid, metavar="PID", help="monitor exactly this process id")
+    target.add_argument(
+        "--cmdline",
+        type=_pattern,
+        metavar="PATTERN",
+        help="monitor every process whose full command line matches this regular expression (as pgrep -f)",
+    )
     parser.add_argument(
         "-d",
         "--duration",
@@ -150,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="with --analyze: one JSON object per report per line")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--wide", action="store_true", help="also show resident and swapped memory, threads, I/O and context switches"
+    )
+    parser.add_argument(
+        "--serve",
+        type=_address,
+        metavar="[HOST:]PORT",
+        help=f"run as a Prometheus exporter serving /metrics (host {DEFAULT_HOST} unless given) until stopped",
+    )
+    parser.add_argument(
+        "--window",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"with --serve: the leak verdicts look at this many seconds of samples (default {DEFAULT_WINDOW_S:g})",
+    )
+    parser.add_argument("--per-pid", action="store_true", help="with --serve: also label series with each PID")
     plot = parser.add_mutually_exclusive_group()
     plot.add_argument("--no-plot", action="store_true", help="do not write the PNG chart beside the report")
     plot.add_argument("--plot", action="store_true", help="with --analyze: also write each report's PNG chart")
@@ -167,10 +213,10 @@ def parse_options(argv: Sequence[str]) -> Options:
     own_args, command = _split_command(list(argv))
     args = build_parser().parse_args(own_args)
     if args.analyze:
-        if command or args.process is not None or args.pid is not None:
-            raise UsageError("--analyze reads saved reports; it takes no -p, --pid or command")
+        if command or args.process is not None or args.pid is not None or args.cmdline is not None:
+            raise UsageError("--analyze reads saved reports; it takes no -p, --pid, --cmdline or command")
         return Options(
-            process_name=None,
+            process_names=(),
             pid=None,
             command=(),
             duration_s=0.0,
@@ -187,15 +233,10 @@ def parse_options(argv: Sequence[str]) -> Options:
         )
     if args.json or args.plot:
         raise UsageError("--json and --plot go with --analyze REPORT.csv")
-    if args.duration is None:
-        raise UsageError("the following arguments are required: -d/--duration")
-    if args.process is not None and not args.process.strip():
-        raise UsageError("argument -p/--process: the process name is empty; give the name to monitor")
-    if command and (args.process is not None or args.pid is not None):
-        raise UsageError("give either -p/--pid or a command after --, not both")
-    if not command and args.process is None and args.pid is None:
-        raise UsageError("nothing to monitor: give -p NAME, --pid PID or -- COMMAND (see --help)")
-    duration: Decimal = args.duration
+    names: tuple[str, ...] = tuple(args.process or ())
+    _check_modes(args, names, command)
+    # An exporter runs until it is stopped; a duration, when given, still ends it.
+    duration: Decimal = args.duration if args.duration is not None else MAX_DURATION_S
     interval: Decimal = args.sampling
     if interval > duration:
         raise UsageError(
@@ -203,7 +244,7 @@ def parse_options(argv: Sequence[str]) -> Options:
             "so no sample would be taken; use a sampling interval up to the duration"
         )
     return Options(
-        process_name=args.process,
+        process_names=names,
         pid=args.pid,
         command=tuple(command),
         duration_s=float(duration),
@@ -214,9 +255,64 @@ def parse_options(argv: Sequence[str]) -> Options:
         include_children=args.include_children,
         debug=args.debug,
         quiet=args.quiet,
-        plot=not args.no_plot,
+        plot=not args.no_plot and args.serve is None,
         fail_on_leak=args.fail_on_leak,
+        cmdline=args.cmdline,
+        wide=args.wide,
+        serve=args.serve,
+        window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
+        per_pid=args.per_pid,
     )
+
+
+def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list[str]) -> None:
+    """Usage errors of the target and mode options, one line each."""
+    if args.serve is None and args.duration is None:
+        raise UsageError("the following arguments are required: -d/--duration")
+    if any(not name.strip() for name in names):
+        raise UsageError("argument -p/--process: the process name is empty; give the name to monitor")
+    if len(names) > 1 and args.serve is None:
+        raise UsageError("argument -p/--process: give one name (several names go with --serve)")
+    chosen = sum(1 for given in (names, args.pid is not None, args.cmdline is not None, command) if given)
+    if chosen > 1:
+        raise UsageError("give one of -p, --pid, --cmdline or a command after --, not several")
+    if chosen == 0:
+        raise UsageError("nothing to monitor: give -p NAME, --pid PID, --cmdline PATTERN or -- COMMAND (see --help)")
+    if args.serve is None and (args.window is not None or args.per_pid):
+        raise UsageError("--window and --per-pid go with --serve [HOST:]PORT")
+    if args.serve is not None and command:
+        raise UsageError("--serve watches running processes: give -p, --pid or --cmdline, not a command after --")
+    if args.window is not None and args.window < 8 * args.sampling:
+        raise UsageError(
+            f"argument --window: {args.window} s holds fewer than 8 samples at -s {args.sampling}; "
+            "give a window of at least 8 sampling intervals"
+        )
+
+
+def _pattern(text: str) -> str:
+    """A regular expression for --cmdline, checked now so that a typo is a usage error."""
+    if not text:
+        raise argparse.ArgumentTypeError("the pattern is empty; give a part of the command line to match")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a valid regular expression ({exc})") from None
+    return text
+
+
+def _address(text: str) -> tuple[str, int]:
+    """[HOST:]PORT for --serve; the host defaults to the loopback address, [::1]:PORT for IPv6."""
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        host = DEFAULT_HOST
+    host = host.strip("[]") or DEFAULT_HOST
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, e.g. 9877 or 0.0.0.0:9877, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"the port must be from 1 to 65535, got {port}")
+    return host, port
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:

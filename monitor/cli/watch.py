@@ -36,7 +36,8 @@ from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary
 from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling import targets
-from monitor.sampling.session import EndReason, RunResult, Session, Sink, finish_command
+from monitor.sampling.command import finish_command, launch
+from monitor.sampling.session import EndReason, RunResult, Session, Sink
 from monitor.sampling.signals import StopSignals
 
 
@@ -101,7 +102,7 @@ def _discard_reports(paths: dict[str, Path]) -> None:
 
 def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
     try:
-        return targets.launch(command)
+        return launch(command)
     except OSError as exc:
         raise MonitorError(f"cannot start command '{command[0]}': {exc.strerror or exc}") from None
 
@@ -118,6 +119,15 @@ def _resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) 
         except psutil.AccessDenied:
             name = f"pid{options.pid}"
         return Target(targets.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
+    if options.cmdline is not None:
+        pattern = targets.clean_name(options.cmdline)
+        return Target(
+            targets.by_cmdline(options.cmdline),
+            pattern,
+            f"command lines matching '{pattern}'",
+            f"No running process has a command line matching '{pattern}'; check the pattern (a regular "
+            "expression, matched as pgrep -f does)",
+        )
     name = targets.clean_name(options.process_name or "")
     return Target(
         targets.by_name(options.process_name or ""),
@@ -169,7 +179,9 @@ def _sample(
         )
         log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
         if not console.quiet:
-            sinks.append(ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count))
+            sinks.append(
+                ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count, options.wide)
+            )
         result = session.run(options.interval_s, options.sample_count, sinks, stop)
     finally:
         _close(sinks)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis
 from monitor.analysis.trend import Verdict
-from monitor.metrics import ELAPSED, METRIC_TABLE, Unit
+from monitor.metrics import ELAPSED, METRIC_TABLE, SWAPPED, Metric, Unit
 from monitor.output.summary_text import format_rate
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def envelope(x: np.ndarray, y: np.ndarray, bins: int = MAX_BINS) -> tuple[np.nda
     index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
     # x is sorted, so each bin is one contiguous run of samples.
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-    return x[starts], np.minimum.reduceat(y, starts), np.maximum.reduceat(y, starts)
+    # fmin and fmax pass over NaN (a value the OS refused) where min and max would spread it.
+    return x[starts], np.fmin.reduceat(y, starts), np.fmax.reduceat(y, starts)
 
 
 def _whole_number_axis(axis: Axes) -> None:
@@ -97,8 +98,32 @@ def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Pa
         plt.close(figure)
 
 
+def chart_panels(frame: pd.DataFrame) -> list[tuple[str, list[Metric]]]:
+    """The panels to draw, in the table's order: each with the metrics it shows.
+
+    A metric the report has no value for is left out; swapped memory only when something was
+    swapped out, and the I/O panel only when the run did any I/O.
+    """
+
+    def any_above_zero(metrics: list[Metric]) -> bool:
+        return any(m.column in frame.columns and (frame[m.column].fillna(0) > 0).any() for m in metrics)
+
+    did_io = any_above_zero([m for m in METRIC_TABLE if m.panel == "io"])
+    panels: dict[str, list[Metric]] = {}
+    for metric in METRIC_TABLE:
+        if not metric.panel or metric.column not in frame.columns or frame[metric.column].isna().all():
+            continue
+        if (metric.column == SWAPPED and not any_above_zero([metric])) or (metric.panel == "io" and not did_io):
+            continue
+        panels.setdefault(metric.panel, []).append(metric)
+    return list(panels.items())
+
+
+_COLOURS = ("tab:blue", "tab:orange", "tab:green")
+
+
 def draw_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str) -> Figure:
-    """The chart as a matplotlib Figure: one panel per metric, legends beside the panels, never over the data."""
+    """The chart as a matplotlib Figure: one panel per kind of metric, legends beside the panels, not on the data."""
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display needed
@@ -106,29 +131,42 @@ def draw_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str) -> Figure
 
     seconds = frame[ELAPSED].to_numpy(dtype=float)
     time_name, time_size = _time_unit(float(seconds[-1]) if len(seconds) else 0.0)
-    figure, axes = plt.subplots(len(METRIC_TABLE), 1, sharex=True, figsize=(12, 7.5), constrained_layout=True)
-    for axis, metric in zip(axes, METRIC_TABLE):
+    panels = chart_panels(frame)
+    height = max(7.5, 2.4 * len(panels))
+    figure, axes = plt.subplots(
+        len(panels), 1, sharex=True, figsize=(12, height), constrained_layout=True, squeeze=False
+    )
+    for axis, (_, metrics) in zip(axes[:, 0], panels):
+        _draw_panel(axis, frame, analysis, metrics, seconds, time_size)
+    axes[-1, 0].set_xlabel(f"time since the first sample ({time_name})")
+    figure.suptitle(chart_title(title))
+    return figure
+
+
+def _draw_panel(
+    axis: Axes, frame: pd.DataFrame, analysis: RunAnalysis, metrics: list[Metric], seconds: np.ndarray, time_size: float
+) -> None:
+    first = metrics[0]
+    scale, unit_name, label = 1.0, "%" if first.unit is Unit.PERCENT else "", first.chart_title
+    if first.unit in (Unit.BYTES, Unit.BYTES_PER_S):
+        peak = max(float(np.nanmax(frame[m.column].to_numpy(dtype=float))) for m in metrics)
+        unit_name, scale = _byte_unit(peak)
+        unit_name += "/s" if first.unit is Unit.BYTES_PER_S else ""
+        label = f"{first.chart_title} ({unit_name})"
+    for metric, colour in zip(metrics, _COLOURS):
         raw = frame[metric.column].to_numpy(dtype=float)
-        scale, unit_name, label = 1.0, "%" if metric.unit is Unit.PERCENT else "", metric.chart_title
-        if metric.unit is Unit.BYTES:
-            unit_name, scale = _byte_unit(float(raw.max()) if len(raw) else 0.0)
-            label = f"{metric.chart_title} ({unit_name})"
         x, low, high = envelope(seconds, raw / scale)
         x = x / time_size
         if low is high:
-            axis.plot(
-                x, low, marker="." if len(x) < 200 else None, linewidth=1.2, color="tab:blue", label=metric.column
-            )
+            marker = "." if len(x) < 200 else None
+            axis.plot(x, low, marker=marker, linewidth=1.2, color=colour, label=metric.column)
         else:
-            axis.fill_between(
-                x, low, high, color="tab:blue", alpha=0.35, linewidth=0, label=f"{metric.column} (min-max)"
-            )
+            axis.fill_between(x, low, high, color=colour, alpha=0.35, linewidth=0, label=f"{metric.column} (min-max)")
         average = analysis.averages.get(metric.column)
         if average is not None:
             average /= scale
-            axis.axhline(
-                average, linestyle="--", color="tab:gray", linewidth=1, label=f"average {average:.3g} {unit_name}"
-            )
+            text = f"average {average:.3g} {unit_name}"
+            axis.axhline(average, linestyle="--", color=colour, alpha=0.6, linewidth=1, label=text)
         leak = analysis.leaks.get(metric.column)
         trend = leak.trend if leak is not None else None
         if (
@@ -142,12 +180,9 @@ def draw_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str) -> Figure
             fitted = (trend.intercept + trend.rate_per_hour / 3600.0 * ends) / scale
             label_text = f"leak trend\n{format_rate(trend, metric.column)}"
             axis.plot(ends / time_size, fitted, color="tab:red", linewidth=1.5, label=label_text)
-        if metric.unit is Unit.COUNT:
-            _whole_number_axis(axis)
-        axis.set_ylabel(label)
-        axis.grid(True, alpha=0.3)
-        # Beside the panel, not on it: a legend inside the axes hides whatever data lies under it.
-        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
-    axes[-1].set_xlabel(f"time since the first sample ({time_name})")
-    figure.suptitle(chart_title(title))
-    return figure
+    if first.unit is Unit.COUNT:
+        _whole_number_axis(axis)
+    axis.set_ylabel(label)
+    axis.grid(True, alpha=0.3)
+    # Beside the panel, not on it: a legend inside the axes hides whatever data lies under it.
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")

@@ -75,46 +75,73 @@ def _is_terminal(out: TextIO) -> bool:
 # significant digits at most (one decimal under 100, none from 100 up); column widths by unit,
 # (value, average), fit the title and the widest usual value.
 TERMINAL_COLUMNS = 80
-_WIDTHS = {Unit.PERCENT: (5, 7), Unit.BYTES: (11, 10), Unit.COUNT: (7, 7)}
+_WIDTHS = {
+    Unit.PERCENT: (5, 7),
+    Unit.BYTES: (11, 10),
+    Unit.COUNT: (7, 7),
+    Unit.BYTES_PER_S: (12, 0),
+    Unit.PER_S: (9, 0),
+}
 _TIME_WIDTH = 12  # 15:33:57.755
-# The live table keeps to the README's metrics, so that it fits a terminal.
+# The live table keeps to the README's metrics, so that it fits a terminal; --wide adds the others,
+# current values only.
 _TABLE_METRICS = METRIC_TABLE[:README_METRIC_COUNT]
+_WIDE_METRICS = METRIC_TABLE[README_METRIC_COUNT:]
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 LEAK_MARKER = "  <- leak"
 
 
-def compact_value(value: float, unit: Unit) -> str:
-    """A table cell: '9.1 MiB', '1023 MiB', '6.0', '1600': one decimal under 100, none from 100 up."""
-    if unit is Unit.BYTES:
+def compact_value(value: float | None, unit: Unit) -> str:
+    """A table cell: '9.1 MiB', '1023 MiB', '6.0', '1600': one decimal under 100, none from 100 up; '-' for none."""
+    if value is None:
+        return "-"
+    if unit in (Unit.BYTES, Unit.BYTES_PER_S):
         text = human_bytes(value)
         number, _, name = text.partition(" ")
-        return text if abs(float(number)) < 100 else f"{float(number):.0f} {name}"
+        text = text if abs(float(number)) < 100 else f"{float(number):.0f} {name}"
+        return text + "/s" if unit is Unit.BYTES_PER_S else text
     return f"{value:.1f}" if abs(value) < 99.95 else f"{value:.0f}"
 
 
-def _cells(metric: Metric, value: str, average: str) -> str:
+def _cells(metric: Metric, value: str, average: str | None) -> str:
     width, average_width = _WIDTHS[metric.unit]
+    if average is None:
+        return f" {value:>{width}}"
     return f" {value:>{width}} {average:>{average_width}}"
 
 
-def format_header() -> str:
+def format_header(wide: bool = False) -> str:
     """The table's column titles."""
     cells = "".join(_cells(metric, metric.console_title, "(avg)") for metric in _TABLE_METRICS)
+    if wide:
+        cells += "".join(_cells(metric, metric.console_title, None) for metric in _WIDE_METRICS)
     return f"{'time':<{_TIME_WIDTH}}{cells} {'procs':>5}"
 
 
-def format_row(clock_time: str, values: Mapping[str, float], averages: Mapping[str, float], process_count: int) -> str:
-    """One sample as a table row: current value and running average of each metric."""
+def _current(value: float | None, metric: Metric) -> str:
+    if metric.unit is Unit.COUNT and value is not None:
+        return f"{value:.0f}"
+    return compact_value(value, metric.unit)
+
+
+def format_row(
+    clock_time: str,
+    values: Mapping[str, float | None],
+    averages: Mapping[str, float | None],
+    process_count: int,
+    wide: bool = False,
+) -> str:
+    """One sample as a table row: current value and running average of each metric (--wide: more metrics)."""
     cells = "".join(
         _cells(
             metric,
-            f"{values[metric.column]:.0f}"
-            if metric.unit is Unit.COUNT
-            else compact_value(values[metric.column], metric.unit),
+            _current(values[metric.column], metric),
             f"({compact_value(averages[metric.column], metric.unit)})",
         )
         for metric in _TABLE_METRICS
     )
+    if wide:
+        cells += "".join(_cells(metric, _current(values[metric.column], metric), None) for metric in _WIDE_METRICS)
     return f"{clock_time:<{_TIME_WIDTH}}{cells} {process_count:>5}"
 
 
@@ -136,8 +163,11 @@ class ConsoleSink(Sink):
     line per name with a count and the first few PIDs.
     """
 
-    def __init__(self, console: Console, interval_s: float, duration_s: float, planned: int) -> None:
+    def __init__(
+        self, console: Console, interval_s: float, duration_s: float, planned: int, wide: bool = False
+    ) -> None:
         self._console = console
+        self._wide = wide
         self._interval_s = interval_s
         self._duration_s = duration_s
         self._planned = planned
@@ -145,18 +175,22 @@ class ConsoleSink(Sink):
         self._heuristic = RunningHeuristic()
         self._warned = False
         self._events = EventGroups()
-        console.line(format_header())
+        console.line(format_header(wide))
 
     def add(self, sample: Sample) -> None:
         """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
         self._flush_events()
         self._means.add(sample.totals)
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
+        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX] or 0.0)
         first_warning = rule.leak and not self._warned
         self._warned = self._warned or first_warning
         values = dict(zip(METRICS, sample.totals))
         text = format_row(
-            sample.wall_time.strftime("%H:%M:%S.%f")[:-3], values, self._means.means(), len(sample.readings)
+            sample.wall_time.strftime("%H:%M:%S.%f")[:-3],
+            values,
+            self._means.means(),
+            len(sample.readings),
+            self._wide,
         )
         self._console.line(text + (LEAK_MARKER if first_warning else ""))
         elapsed = sample.index * self._interval_s

@@ -114,10 +114,11 @@ class CsvStream:
             self._fd = -1
 
 
-def _rounder(decimals: int) -> Callable[[float], float]:
+def _rounder(decimals: int) -> Callable[[float | None], float | None]:
+    # None (a value the OS refused) stays None: the CSV writes an empty cell.
     if decimals:
-        return lambda value: round(value, decimals)
-    return int
+        return lambda value: None if value is None else round(value, decimals)
+    return lambda value: None if value is None else int(value)
 
 
 # Each metric as the CSV keeps it: CPU % to 2 decimals, bytes and counts as whole numbers.
@@ -129,7 +130,7 @@ def iso_time(sample: Sample) -> str:
     return sample.wall_time.isoformat(timespec="milliseconds")
 
 
-def rounded(values: Sequence[float]) -> list[float]:
+def rounded(values: Sequence[float | None]) -> list[float | None]:
     """Metric values in the table's order, rounded as the CSV keeps them."""
     return [rnd(value) for rnd, value in zip(_ROUNDERS, values)]
 
@@ -199,18 +200,24 @@ def read_report(path: Path) -> pd.DataFrame:
             f"a report has {', '.join(REQUIRED_REPORT_COLUMNS)})"
         )
     for column in [c for c in (*METRICS, ELAPSED) if c in frame.columns]:
-        frame[column] = _finite_column(path, frame, column)
+        # The README's metrics and elapsed_s are always written; an added metric may be an empty
+        # cell where the OS refused it (another user's I/O counters).
+        frame[column] = _finite_column(
+            path, frame, column, may_be_empty=column not in (*REQUIRED_REPORT_COLUMNS, ELAPSED)
+        )
     seconds = _timestamps(path, frame)
     if ELAPSED not in frame.columns:
         frame[ELAPSED] = elapsed_from_wall_clock(seconds)
     return frame
 
 
-def _finite_column(path: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: bool = False) -> pd.Series:
     values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    empty = frame[column].isna().to_numpy()
+    finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    bad = ~finite & ~(empty & may_be_empty)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero(bad)[0])
         cell = frame[column].iloc[row]
         what = "is empty" if pd.isna(cell) or str(cell).strip() == "" else f"is not a finite number ({cell!r})"
         raise MonitorError(f"{path}: row {row + 1}, column {column} {what}; fix or delete that row")

@@ -57,6 +57,8 @@ class FrameSink(Sink):
     def __init__(self) -> None:
         self.buffer = FrameBuffer(REPORT_COLUMNS)
         self._per_process: dict[int, tuple[str, RunningHeuristic]] = {}
+        # metric column -> PIDs that did not give it (refused, or not reported by the OS), with names
+        self.missing: dict[str, dict[int, str]] = {}
 
     def add(self, sample: Sample) -> None:
         """Keep the row and fold each process's value into its rule."""
@@ -65,7 +67,11 @@ class FrameSink(Sink):
             entry = self._per_process.get(reading.pid)
             if entry is None:
                 entry = self._per_process[reading.pid] = (reading.name, RunningHeuristic())
-            entry[1].add(reading.values[_HEURISTIC_INDEX])
+            entry[1].add(reading.values[_HEURISTIC_INDEX] or 0.0)
+            if None in reading.values:
+                for column, value in zip(METRICS, reading.values):
+                    if value is None:
+                        self.missing.setdefault(column, {})[reading.pid] = reading.name
 
     def frame(self) -> pd.DataFrame:
         """Every row so far as one DataFrame."""

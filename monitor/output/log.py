@@ -12,18 +12,14 @@ from typing import Mapping, Sequence
 
 from monitor.analysis.running import RunningHeuristic
 from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS
-from monitor.output.csv_report import iso_time
+from monitor.output.csv_report import iso_time, rounded
 from monitor.output.units import PIDS_SHOWN, pid_list, plural
+from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
-_SAMPLE_FORMAT = (
-    "sample %s "
-    + " ".join(
-        f"{metric.column}=%.{metric.decimals}f" if metric.decimals else f"{metric.column}=%d" for metric in METRIC_TABLE
-    )
-    + " processes=%d"
-)
+# Values as the CSV keeps them (rounded; None for a value the OS refused).
+_SAMPLE_FORMAT = "sample %s " + " ".join(f"{metric.column}=%s" for metric in METRIC_TABLE) + " processes=%d"
 
 
 class LogSink(Sink):
@@ -34,15 +30,31 @@ class LogSink(Sink):
         self._heuristic = RunningHeuristic()
         self._warned = False
         self._events = EventGroups()
+        self._missing_said: set[str] = set()
 
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
         self._flush_events()
-        self._log.debug(_SAMPLE_FORMAT, iso_time(sample), *sample.totals, len(sample.readings))
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
+        self._log.debug(_SAMPLE_FORMAT, iso_time(sample), *rounded(sample.totals), len(sample.readings))
+        for reading in sample.readings:
+            if None in reading.values:
+                self._note_missing(reading)
+        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX] or 0.0)
         if rule.leak and not self._warned:
             self._warned = True
             self._log.warning("the README leak rule first holds at sample %d", rule.samples)
+
+    def _note_missing(self, reading: ProcessReading) -> None:
+        """Say once per metric that a process did not give it (refused, or not reported by this OS)."""
+        missing = [c for c, v in zip(METRICS, reading.values) if v is None and c not in self._missing_said]
+        if missing:
+            self._missing_said.update(missing)
+            self._log.info(
+                "pid %d (%s) gave no %s (refused by the OS, or not reported on it): left empty",
+                reading.pid,
+                reading.name,
+                ", ".join(missing),
+            )
 
     def note(self, event: ProcessEvent) -> None:
         """Joins at once; exits and refusals grouped by tick, every PID named."""

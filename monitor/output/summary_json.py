@@ -26,7 +26,13 @@ def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] |
             "hours_to_limit": trend.hours_to_limit,
             "reason": trend.reason,
         }
-    document = {"file": str(file), "samples": analysis.samples, "averages": dict(analysis.averages), "leak": leak}
+    document = {
+        "file": str(file),
+        "samples": analysis.samples,
+        "averages": dict(analysis.averages),
+        "peaks": dict(analysis.peaks),
+        "leak": leak,
+    }
     return finite(document | dict(run or {}))
 
 

@@ -72,18 +72,25 @@ def _duration(hours: float) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def average_line(title: str, value: float | None, unit: Unit) -> str:
-    """'  Average CPU:            0.60 %' and the like, aligned."""
+def _amount(value: float, unit: Unit, exact_bytes: bool = False) -> str:
+    if unit is Unit.BYTES:
+        return f"{human_bytes(value)} ({value:.0f} bytes)" if exact_bytes else human_bytes(value)
+    if unit is Unit.BYTES_PER_S:
+        return f"{human_bytes(value)}/s"
+    if unit is Unit.PERCENT:
+        return f"{value:.2f} %"
+    if unit is Unit.PER_S:
+        return f"{value:.1f}/s"
+    return f"{value:.2f}"
+
+
+def average_line(title: str, value: float | None, unit: Unit, peak: float | None = None) -> str:
+    """'  Average CPU:               0.60 %, peak 2.00 %' and the like, aligned."""
     label = f"Average {title}:"
-    if value is None:
-        text = NOT_AVAILABLE
-    elif unit is Unit.BYTES:
-        text = f"{human_bytes(value)} ({value:.0f} bytes)"
-    elif unit is Unit.PERCENT:
-        text = f"{value:.2f} %"
-    else:
-        text = f"{value:.2f}"
-    return f"  {label:<24}{text}"
+    text = NOT_AVAILABLE if value is None else _amount(value, unit, exact_bytes=True)
+    if peak is not None:
+        text += f", peak {_amount(peak, unit)}"
+    return f"  {label:<27}{text}"
 
 
 def format_summary(summary: Summary) -> list[str]:
@@ -94,7 +101,12 @@ def format_summary(summary: Summary) -> list[str]:
         lines[0] += f" ({processes_and_pids(summary.pids)})"
     lines += denied_sentences(summary.denied)
     if analysis.samples:
-        lines += [average_line(m.title, analysis.averages[m.column], m.unit) for m in METRIC_TABLE]
+        # Metrics no process gave (an older report, or an OS that does not report them) are left out.
+        lines += [
+            average_line(m.title, analysis.averages[m.column], m.unit, analysis.peaks.get(m.column))
+            for m in METRIC_TABLE
+            if analysis.averages.get(m.column) is not None
+        ]
     lines.append(heuristic_line(analysis.leaks[HEURISTIC_METRIC].heuristic))
     lines += [trend_line(analysis.leaks[m.column].trend, m.column) for m in LEAK_CHECKED]
     if summary.per_process:

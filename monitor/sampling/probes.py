@@ -1,17 +1,37 @@
-"""One tick's metrics for one process, read through psutil: a probe per row of the metric table."""
+"""One tick's metrics for one process, read through psutil in one oneshot(): the probes of the metric table.
+
+Each probe reads one psutil call and fills the columns (metrics and raw counters) it gives, so a call
+that yields several numbers (memory_full_info: USS, RSS, swap) is made once. Rates are the change of
+a process's own counter over the time since its previous reading.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping, Optional
 
 import psutil
 
 from monitor.errors import MonitorError
-from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
+from monitor.metrics import (
+    COUNTER_NAMES,
+    CPU,
+    CPU_SECONDS,
+    CTX_SWITCHES,
+    HANDLES,
+    MEMORY,
+    METRIC_TABLE,
+    METRICS,
+    READ_BYTES,
+    RESIDENT,
+    SWAPPED,
+    THREADS,
+    WRITE_BYTES,
+)
 
 IS_WINDOWS = psutil.WINDOWS
+Value = Optional[float]
 
 
 def count_handles(proc: psutil.Process) -> int:
@@ -21,27 +41,62 @@ def count_handles(proc: psutil.Process) -> int:
     return proc.num_fds()
 
 
-# How each metric of the table is read, inside one oneshot() per process and tick.
-PROBES: dict[str, Callable[[psutil.Process], float]] = {
-    CPU: lambda proc: proc.cpu_percent(),
-    MEMORY: lambda proc: proc.memory_full_info().uss,
-    HANDLES: count_handles,
-}
-_READERS = tuple(PROBES[column] for column in METRICS)
+def _memory(proc: psutil.Process) -> dict[str, Value]:
+    info = proc.memory_full_info()  # one smaps_rollup read on Linux: USS and swap together
+    return {MEMORY: info.uss, RESIDENT: info.rss, SWAPPED: getattr(info, "swap", None)}
+
+
+def _storage_io(proc: psutil.Process) -> dict[str, Value]:
+    try:
+        io = proc.io_counters()  # type: ignore[attr-defined,unused-ignore]
+    except (psutil.AccessDenied, AttributeError):
+        # Another user's I/O counters are refused even where its memory is not: an empty cell.
+        return {READ_BYTES: None, WRITE_BYTES: None}
+    return {READ_BYTES: io.read_bytes, WRITE_BYTES: io.write_bytes}
+
+
+def _cpu_seconds(proc: psutil.Process) -> dict[str, Value]:
+    times = proc.cpu_times()
+    return {CPU_SECONDS: times.user + times.system}
+
+
+def _context_switches(proc: psutil.Process) -> dict[str, Value]:
+    switches = proc.num_ctx_switches()
+    return {CTX_SWITCHES: switches.voluntary + switches.involuntary}
+
+
+# What each psutil call gives, read inside one oneshot() per process and tick.
+PROBES: tuple[Callable[[psutil.Process], Mapping[str, Value]], ...] = (
+    lambda proc: {CPU: proc.cpu_percent()},
+    _cpu_seconds,
+    _memory,
+    lambda proc: {HANDLES: count_handles(proc)},
+    lambda proc: {THREADS: proc.num_threads()},
+    _storage_io,
+    _context_switches,
+)
 _CPU_INDEX = METRICS.index(CPU)
+# For each metric of the table: its own column, or the counter it is the rate of.
+_RATE_OF = tuple(metric.rate_of for metric in METRIC_TABLE)
 
 
 @dataclass(frozen=True)
 class ProcessReading:
-    """One process's metrics at one tick, in the metric table's order."""
+    """One process's metrics at one tick, in the metric table's order, and its raw counters."""
 
     pid: int
     name: str
-    values: tuple[float, ...]
+    values: tuple[Value, ...]
+    counters: tuple[Value, ...] = ()  # in COUNTER_NAMES order
+    read_at: float = 0.0  # monotonic time of the read
 
-    def value(self, column: str) -> float:
+    def value(self, column: str) -> Value:
         """The value of one metric, by its column name."""
         return self.values[METRICS.index(column)]
+
+    def counter(self, name: str) -> Value:
+        """The value of one raw counter, by its name."""
+        return self.counters[COUNTER_NAMES.index(name)]
 
 
 class AccessDeniedError(MonitorError):
@@ -56,23 +111,30 @@ class AccessDeniedError(MonitorError):
 
 
 def read_process(
-    proc: psutil.Process, name: str, newcomer: bool = False, check_identity: bool = True
+    proc: psutil.Process,
+    name: str,
+    newcomer: bool = False,
+    check_identity: bool = True,
+    previous: ProcessReading | None = None,
 ) -> ProcessReading | None:
     """Read one process, or None if it has exited (a zombie included) or its PID now belongs to another.
 
-    A newcomer (found after the run started) has no primed CPU counter; its CPU % is its
-    average since it was created, which is exact when it was born within the last interval.
-    `check_identity` may be False only when no process was created since the last read, so that
-    the PID cannot have been reused.
+    Rates are measured since `previous` (this process's last reading). A newcomer (found after the
+    run started) has neither a previous reading nor a primed CPU counter: its CPU % and rates are its
+    averages since it was created, which is exact when it was born within the last interval. A first
+    reading that is not a newcomer (the priming read at start) has no rates. `check_identity` may be
+    False only when no process was created since the last read, so that the PID cannot have been reused.
     """
     try:
         with proc.oneshot():
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            values = [read(proc) for read in _READERS]
-            if newcomer:
-                values[_CPU_INDEX] = _cpu_since_creation(proc)
+            read: dict[str, Value] = {}
+            for probe in PROBES:
+                read.update(probe(proc))
+            age_s = time.time() - proc.create_time() if newcomer else 0.0
+        read_at = time.monotonic()
         # Checked after the read: if the PID was reused before it, the identity differs now.
         if check_identity and not proc.is_running():
             return None
@@ -80,10 +142,25 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    return ProcessReading(proc.pid, name, tuple(values))
+    counters = tuple(read[counter] for counter in COUNTER_NAMES)
+    values = [
+        _rate(read[counter], counter, previous, read_at, age_s) if counter else read[column]
+        for column, counter in zip(METRICS, _RATE_OF)
+    ]
+    if newcomer:
+        cpu_seconds = read[CPU_SECONDS]
+        values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
+    return ProcessReading(proc.pid, name, tuple(values), counters, read_at)
 
 
-def _cpu_since_creation(proc: psutil.Process) -> float:
-    times = proc.cpu_times()
-    age_s = time.time() - proc.create_time()
-    return 100.0 * (times.user + times.system) / age_s if age_s > 0 else 0.0
+def _rate(now: Value, counter: str, previous: ProcessReading | None, read_at: float, age_s: float) -> Value:
+    """Per-second change of a counter since the previous reading, or since creation for a newcomer."""
+    if now is None:
+        return None
+    if previous is None:
+        return now / age_s if age_s > 0 else None
+    before = previous.counter(counter)
+    elapsed = read_at - previous.read_at
+    if before is None or elapsed <= 0 or now < before:
+        return None
+    return (now - before) / elapsed

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import enum
-import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -22,8 +19,6 @@ from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_proc
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import IS_WINDOWS, TargetSet, owner
 
-# Seconds a launched command gets to exit after SIGTERM before it is killed.
-TERMINATE_GRACE_S = 3.0
 _HANDLES_INDEX = METRICS.index(HANDLES)
 
 
@@ -44,7 +39,8 @@ class Sample:
     wall_time: datetime.datetime  # local time with its UTC offset
     elapsed_s: float  # monotonic seconds since the first sample: immune to clock steps
     readings: tuple[ProcessReading, ...]
-    totals: tuple[float, ...]
+    totals: tuple[float | None, ...]  # None where no process gave the value (refused, or not on this OS)
+    read_s: float = 0.0  # how long reading every process took
 
 
 class EventKind(enum.Enum):
@@ -116,6 +112,7 @@ class Session:
         self._unsent: list[ProcessEvent] = []
         self._first_monotonic: float | None = None
         self._last_handles = 0.0
+        self._previous: dict[int, ProcessReading] = {}
 
     def start(self) -> list[ProcessReading]:
         """Find the first targets and prime their CPU counters; MonitorError if every one is denied."""
@@ -133,6 +130,7 @@ class Session:
                 self.targets.drop(proc)
             else:
                 first.append(reading)
+                self._previous[pid] = reading
         if not first and denied_now:
             raise MonitorError(self.denied_message(denied_now))
         return first
@@ -196,7 +194,9 @@ class Session:
         denied_now = []
         for pid, proc in list(self.targets.live.items()):
             try:
-                reading = read_process(proc, self.targets.seen[pid], pid in newcomers, check_identity)
+                reading = read_process(
+                    proc, self.targets.seen[pid], pid in newcomers, check_identity, self._previous.get(pid)
+                )
             except AccessDeniedError:
                 self._deny(proc)
                 denied_now.append(pid)
@@ -205,6 +205,7 @@ class Session:
                 self._note_exit(proc)
                 continue
             readings.append(reading)
+            self._previous[pid] = reading
             if pid not in self.sampled:
                 self.sampled[pid] = reading.name
             if pid in newcomers:
@@ -216,10 +217,11 @@ class Session:
             return False
         if self._first_monotonic is None:
             self._first_monotonic = now
-        totals = tuple(map(sum, zip(*(r.values for r in readings))))
-        self._last_handles = totals[_HANDLES_INDEX]
+        totals = tuple(map(_total, zip(*(r.values for r in readings))))
+        self._last_handles = totals[_HANDLES_INDEX] or 0.0
         self.samples += 1
-        sample = Sample(index, stamp, now - self._first_monotonic, tuple(readings), totals)
+        read_s = time.monotonic() - now
+        sample = Sample(index, stamp, now - self._first_monotonic, tuple(readings), totals, read_s)
         for sink in self._sinks:
             sink.add(sample)
         if self.launched is not None and self.launched.poll() is not None:
@@ -228,6 +230,7 @@ class Session:
         return True
 
     def _deny(self, proc: psutil.Process) -> None:
+        self._previous.pop(proc.pid, None)
         is_root = proc.pid in self.targets.roots
         self.targets.deny(proc)
         if proc.pid in self.denied:
@@ -238,6 +241,7 @@ class Session:
         self._note(EventKind.DENIED, proc.pid, name, is_root)
 
     def _note_exit(self, proc: psutil.Process) -> None:
+        self._previous.pop(proc.pid, None)
         is_root = proc.pid in self.targets.roots
         self.targets.drop(proc)
         self._note(EventKind.EXITED, proc.pid, self.targets.seen.get(proc.pid, "?"), is_root)
@@ -255,93 +259,7 @@ class Session:
             sink.note(event)
 
 
-def finish_command(launched: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> tuple[int, str]:
-    """Stop a launched command and everything it started; return its status as a shell gives it, and a sentence.
-
-    The command runs in a process group of its own (see targets.launch): the whole group, and any
-    descendant that left it, gets SIGTERM, and after `grace_s` seconds SIGKILL. A death by signal N
-    is reported as the shell does, status 128 + N with the signal's name (143, SIGTERM).
-    """
-    was_running = launched.poll() is None
-    tree = command_tree(launched)
-    leader_ignored = False
-    if (was_running or tree) and not _end_tree(launched, tree, kill=False, wait_s=grace_s):
-        leader_ignored = launched.poll() is None
-        _end_tree(launched, tree, kill=True, wait_s=grace_s)
-    status, signal_name = shell_status(launched.wait())
-    shown = f"status {status}" if signal_name is None else f"status {status}, {signal_name}"
-    if not was_running:
-        if signal_name is None:
-            return status, f"command exited with status {status}"
-        return status, f"command was ended by {signal_name} (status {status})"
-    if leader_ignored:
-        return status, (
-            f"command was still running at the end, ignored SIGTERM for {grace_s:g} s and was killed ({shown})"
-        )
-    return status, f"command was still running at the end and was terminated ({shown})"
-
-
-def shell_status(returncode: int) -> tuple[int, str | None]:
-    """A Popen return code as a shell reports it: 128 + N and the signal's name for a death by signal N."""
-    if returncode >= 0:
-        return returncode, None
-    signum = -returncode
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = f"signal {signum}"
-    return 128 + signum, name
-
-
-def command_tree(launched: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    """Every live process a launched command started: its descendants, and the members of its process group.
-
-    The descendants must be found while the command still runs (an orphan is re-parented); the
-    group still holds the orphans that did not leave it.
-    """
-    found: dict[int, psutil.Process] = {}
-    try:
-        for proc in psutil.Process(launched.pid).children(recursive=True):
-            found[proc.pid] = proc
-    except psutil.Error:
-        pass
-    if not IS_WINDOWS:
-        for pid in psutil.pids():
-            if pid == launched.pid or pid in found:
-                continue
-            try:
-                if os.getpgid(pid) == launched.pid:
-                    found[pid] = psutil.Process(pid)
-            except (OSError, psutil.Error):
-                continue
-    return list(found.values())
-
-
-def _end_tree(launched: subprocess.Popen[bytes], tree: list[psutil.Process], kill: bool, wait_s: float) -> bool:
-    """Send SIGTERM (or SIGKILL) to the command and its tree; True if all of them are gone within wait_s."""
-    if not IS_WINDOWS:
-        with contextlib.suppress(OSError):
-            os.killpg(launched.pid, signal.SIGKILL if kill else signal.SIGTERM)
-    targets: list[psutil.Process | subprocess.Popen[bytes]] = [*tree]
-    if launched.poll() is None:
-        targets.append(launched)
-    for proc in targets:
-        # psutil checks that a PID still belongs to the same process before signalling it.
-        with contextlib.suppress(psutil.Error, OSError):
-            if kill:
-                proc.kill()
-            else:
-                proc.terminate()
-    deadline = time.monotonic() + wait_s
-    while launched.poll() is None or any(_alive(proc) for proc in tree):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
+def _total(values: tuple[float | None, ...]) -> float | None:
+    """The sum over instances of the values they gave; None when none gave one."""
+    present = [value for value in values if value is not None]
+    return sum(present) if present else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
+import re
 import time
 from typing import Callable, Iterable
 
@@ -175,6 +175,31 @@ class NameFinder:
         return self._wanted_escaped and raw.decode("utf-8", "backslashreplace") == self.name
 
 
+class CmdlineFinder(NameFinder):
+    """Finds processes whose full command line matches a regular expression, as `pgrep -f` does.
+
+    The monitor itself, its ancestors (the shell or wrapper that started it, whose command line
+    holds the pattern too) and its own children are never matched. Command lines change with exec,
+    so the ones that did not match are read again at most once every `recheck_s` seconds.
+    """
+
+    def __init__(self, pattern: str, exclude: Iterable[int] = (), recheck_s: float = RECHECK_S) -> None:
+        super().__init__(pattern, exclude, recheck_s)
+        self._pattern = re.compile(pattern)
+
+    def _matching_process(self, pid: int) -> psutil.Process | None:
+        if pid in self._exclude:
+            return None
+        try:
+            proc = psutil.Process(pid)
+            words = proc.cmdline()
+            if not words or proc.ppid() == os.getpid():
+                return None  # a kernel thread, or a child of the monitor
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        return proc if self._pattern.search(clean_name(" ".join(words))) else None
+
+
 class TargetSet:
     """The processes being watched now, keyed by PID, refreshed once per tick."""
 
@@ -293,6 +318,19 @@ def by_name(name: str) -> Callable[[], list[psutil.Process]]:
     return NameFinder(name, exclude={os.getpid()})
 
 
+def by_cmdline(pattern: str) -> Callable[[], list[psutil.Process]]:
+    """Root finder for every process whose command line matches `pattern` (never the monitor or its ancestors)."""
+    return CmdlineFinder(pattern, exclude={os.getpid(), *ancestors()})
+
+
+def ancestors() -> list[int]:
+    """The PIDs of the monitor's parent, its parent, and so on."""
+    try:
+        return [proc.pid for proc in psutil.Process().parents()]
+    except psutil.Error:
+        return [os.getppid()]
+
+
 def by_pid(pid: int) -> Callable[[], list[psutil.Process]]:
     """Root finder for exactly one PID, found once."""
     proc = psutil.Process(pid)
@@ -304,11 +342,3 @@ def by_pid(pid: int) -> Callable[[], list[psutil.Process]]:
         return found
 
     return find
-
-
-def launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
-    """Start a command without a shell, in a process group of its own, so that its whole tree can be ended."""
-    if IS_WINDOWS:
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined,unused-ignore]
-        return subprocess.Popen(list(command), creationflags=flags)
-    return subprocess.Popen(list(command), start_new_session=True)
