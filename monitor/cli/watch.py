@@ -14,6 +14,7 @@ import pandas as pd
 import psutil
 
 from monitor.analysis.summary import RunAnalysis, analyze
+from monitor.cli.memory_breakdown import MemoryBreakdown
 from monitor.cli.options import Options
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.errors import MonitorError
@@ -68,7 +69,8 @@ def watch(options: Options, console: Console) -> ExitStatus:
             paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
             with run_log(paths[LOG_SUFFIX]) as log:
                 frame_sink = FrameSink()
-                result = _sample(options, target, paths, log, launched, console, frame_sink, stop)
+                breakdown = MemoryBreakdown()
+                result = _sample(options, target, paths, log, launched, console, frame_sink, breakdown, stop)
                 signals_while_sampling = stop.count
                 if launched is not None:
                     result.command_status, sentence = finish_command(launched)
@@ -76,7 +78,9 @@ def watch(options: Options, console: Console) -> ExitStatus:
                     result.notes.append(sentence)
                 if result.samples == 0:
                     return _nothing_sampled(target, paths, result, log, console)
-                return _finish(options, target, paths, result, frame_sink, log, console, stop, signals_while_sampling)
+                return _finish(
+                    options, target, paths, result, frame_sink, breakdown, log, console, stop, signals_while_sampling
+                )
         finally:
             # On an error path the command, and everything it started, still must not outlive us.
             if launched is not None and launched.returncode is None:
@@ -145,6 +149,7 @@ def _sample(
     launched: subprocess.Popen[bytes] | None,
     console: Console,
     frame_sink: FrameSink,
+    breakdown: MemoryBreakdown,
     stop: StopSignals,
 ) -> RunResult:
     log.info("options: %s", options)
@@ -182,7 +187,9 @@ def _sample(
             sinks.append(
                 ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count, options.wide)
             )
+        breakdown.read_start(session.targets.live.values())
         result = session.run(options.interval_s, options.sample_count, sinks, stop)
+        breakdown.read_end(session.targets.live.values())
     finally:
         _close(sinks)
     if stop.requested and result.samples:
@@ -231,6 +238,7 @@ def _finish(
     paths: dict[str, Path],
     result: RunResult,
     frame_sink: FrameSink,
+    breakdown: MemoryBreakdown,
     log: logging.Logger,
     console: Console,
     stop: StopSignals,
@@ -242,7 +250,10 @@ def _finish(
     per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
     summary = Summary(target.label, analysis, list(result.processes), per_process, result.denied)
     lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
-    for line in lines + result.notes + format_summary(summary):
+    growth_by_kind, growth_sentence = breakdown.facts()
+    extra = [sentence[0].upper() + sentence[1:] for sentence in [growth_sentence] if sentence]
+    extra += missing_values_lines(frame_sink.missing)
+    for line in lines + result.notes + format_summary(summary) + extra:
         console.summary(line)
         log.info(line)
     stem = paths[REPORT_SUFFIX].with_suffix("")
@@ -252,7 +263,12 @@ def _finish(
     try:
         write_json(
             json_path,
-            summary_document(paths[REPORT_SUFFIX], analysis, run_facts(options, target, paths, result, analysis)),
+            summary_document(
+                paths[REPORT_SUFFIX],
+                analysis,
+                run_facts(options, target, paths, result, analysis)
+                | {"memory_growth_by_kind": growth_by_kind, "missing_values": _missing_json(frame_sink.missing)},
+            ),
         )
         written.append(json_path)
     except OSError as exc:
@@ -320,6 +336,18 @@ def run_facts(
             "log": str(paths[LOG_SUFFIX]),
         },
     }
+
+
+def missing_values_lines(missing: dict[str, dict[int, str]]) -> list[str]:
+    """One line per metric that some process did not give (the OS refused it, or does not report it)."""
+    return [
+        f"No {column} from {processes_and_pids(sorted(pids))} (refused by the OS, or not reported on it): left empty"
+        for column, pids in missing.items()
+    ]
+
+
+def _missing_json(missing: dict[str, dict[int, str]]) -> dict[str, list[int]]:
+    return {column: sorted(pids) for column, pids in missing.items()}
 
 
 def _plain(value: Any) -> Any:
