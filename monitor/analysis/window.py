@@ -71,15 +71,19 @@ class WindowedTrend:
         self.trend: Trend | None = None
         self.analyses = 0
 
-    def add(self, time_s: float, value: float, headroom: float | None = None) -> Trend | None:
-        """Keep one sample; recompute the verdict when its turn has come; return the latest verdict."""
+    def add(self, time_s: float, value: float, headroom: Callable[[], float | None] | None = None) -> Trend | None:
+        """Keep one sample; recompute the verdict when its turn has come; return the latest verdict.
+
+        `headroom` gives what is left before the metric's limit; it is asked only when the verdict
+        is recomputed.
+        """
         self.window.add(time_s, value)
         if self._ticks_to_wait > 0:
             self._ticks_to_wait -= 1
             return self.trend
         started = self._clock()
         times, values = self.window.arrays()
-        self.trend = detect_trend(times, values, self._quantum, headroom)
+        self.trend = detect_trend(times, values, self._quantum, headroom() if headroom is not None else None)
         self.analyses += 1
         cost_s = self._clock() - started
         # Wait long enough that this analysis, spread over the ticks until the next, stays within its share.

@@ -46,4 +46,8 @@ def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
     if options.analyze:
         return analyze_reports(options, out, err)
+    if options.serve is not None:
+        from monitor.cli.serve import serve  # prometheus_client only for the exporter
+
+        return serve(options, Console(out, quiet=options.quiet))
     return watch(options, Console(out, quiet=options.quiet))

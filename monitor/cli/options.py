@@ -47,6 +47,7 @@ class Options:
     serve: tuple[str, int] | None = None  # (host, port) of the Prometheus exporter
     window_s: float = DEFAULT_WINDOW_S
     per_pid: bool = False
+    write_reports: bool = True  # the exporter writes report CSVs only when -r is given
 
     @property
     def process_name(self) -> str | None:
@@ -156,7 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
         "-r",
         "--reports-dir",
         type=Path,
-        default=DEFAULT_REPORTS_DIR,
         metavar="DIR",
         help=f"where CSV reports go (default {DEFAULT_REPORTS_DIR}); created when missing",
     )
@@ -212,6 +212,9 @@ def parse_options(argv: Sequence[str]) -> Options:
     """Turn argv into Options, or raise UsageError with a one-line reason."""
     own_args, command = _split_command(list(argv))
     args = build_parser().parse_args(own_args)
+    # Whether -r was given matters to the exporter, so its default is filled in here.
+    reports_given = args.reports_dir is not None
+    args.reports_dir = args.reports_dir if reports_given else DEFAULT_REPORTS_DIR
     if args.analyze:
         if command or args.process is not None or args.pid is not None or args.cmdline is not None:
             raise UsageError("--analyze reads saved reports; it takes no -p, --pid, --cmdline or command")
@@ -262,6 +265,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         serve=args.serve,
         window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
         per_pid=args.per_pid,
+        write_reports=args.serve is None or reports_given,
     )
 
 

@@ -100,9 +100,14 @@ class Session:
     psutil's own scripts do; the run fails only when no process at all can be read.
     """
 
-    def __init__(self, targets: TargetSet, launched: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(
+        self, targets: TargetSet, launched: subprocess.Popen[bytes] | None = None, keep_running: bool = False
+    ) -> None:
         self.targets = targets
         self.launched = launched
+        # An exporter runs on with nothing to watch (the processes may come back): it then hands the
+        # sinks samples with no readings instead of ending the run.
+        self.keep_running = keep_running
         self.end_reason = EndReason.DURATION
         self.samples = 0
         self.denied: dict[int, str] = {}
@@ -131,7 +136,7 @@ class Session:
             else:
                 first.append(reading)
                 self._previous[pid] = reading
-        if not first and denied_now:
+        if not first and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
         return first
 
@@ -210,14 +215,14 @@ class Session:
                 self.sampled[pid] = reading.name
             if pid in newcomers:
                 self._note(EventKind.JOINED, pid, reading.name, pid in self.targets.roots)
-        if not readings:
+        if not readings and not self.keep_running:
             if denied_now:
                 raise MonitorError(self.denied_message(denied_now))
             self.end_reason = EndReason.PROCESS_EXITED
             return False
         if self._first_monotonic is None:
             self._first_monotonic = now
-        totals = tuple(map(_total, zip(*(r.values for r in readings))))
+        totals = tuple(map(_total, zip(*(r.values for r in readings)))) if readings else _NOTHING
         self._last_handles = totals[_HANDLES_INDEX] or 0.0
         self.samples += 1
         read_s = time.monotonic() - now
@@ -257,6 +262,9 @@ class Session:
     def _send(self, event: ProcessEvent) -> None:
         for sink in self._sinks:
             sink.note(event)
+
+
+_NOTHING: tuple[float | None, ...] = (None,) * len(METRICS)
 
 
 def _total(values: tuple[float | None, ...]) -> float | None:

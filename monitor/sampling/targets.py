@@ -200,6 +200,27 @@ class CmdlineFinder(NameFinder):
         return proc if self._pattern.search(clean_name(" ".join(words))) else None
 
 
+class LabelledFinders:
+    """Several root finders at once (one per -p name of the exporter), remembering which found each process."""
+
+    def __init__(self, finders: dict[str, NameFinder]) -> None:
+        self._finders = finders
+        self.label_of: dict[int, str] = {}
+
+    def __call__(self) -> list[psutil.Process]:
+        """Every new process any finder found."""
+        found = []
+        for label, finder in self._finders.items():
+            for proc in finder():
+                self.label_of[proc.pid] = label
+                found.append(proc)
+        return found
+
+    def recheck_due(self) -> bool:
+        """True when some finder is to read again the names that did not match."""
+        return any(finder.recheck_due() for finder in self._finders.values())
+
+
 class TargetSet:
     """The processes being watched now, keyed by PID, refreshed once per tick."""
 
@@ -215,6 +236,7 @@ class TargetSet:
         self.live: dict[int, psutil.Process] = {}
         self.roots: set[int] = set()
         self.seen: dict[int, str] = {}
+        self.root_of: dict[int, int] = {}  # a child's PID -> the PID of the root it was found under
         # True when no process at all was created since the previous refresh: then no new instance
         # or child can have appeared, and no watched PID can have been reused.
         self.nothing_created = False
@@ -241,6 +263,7 @@ class TargetSet:
                 if root is None:
                     continue
                 for child in _descendants(root):
+                    self.root_of.setdefault(child.pid, root_pid)
                     self._add(child, added)
         return added
 
@@ -248,6 +271,7 @@ class TargetSet:
         """Forget a process that has exited."""
         self.live.pop(proc.pid, None)
         self.roots.discard(proc.pid)
+        self.root_of.pop(proc.pid, None)
 
     def deny(self, proc: psutil.Process) -> None:
         """Stop watching a process that may not be read, and never take it back."""
@@ -255,8 +279,8 @@ class TargetSet:
         self._denied.add(proc)
 
     def _rename_recheck_due(self) -> bool:
-        finder = self._find_roots
-        return isinstance(finder, NameFinder) and finder.recheck_due()
+        recheck_due = getattr(self._find_roots, "recheck_due", None)
+        return bool(recheck_due is not None and recheck_due())
 
     def _add(self, proc: psutil.Process, added: list[psutil.Process]) -> None:
         if proc.pid in self.live or proc in self._denied:

@@ -1,0 +1,148 @@
+"""The exporter mode (--serve): sample on the same clock, serve /metrics to Prometheus until stopped.
+
+Nothing is written to disk but the log, unless -r asks for the report CSVs too.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Callable
+
+import psutil
+from prometheus_client import start_http_server
+
+from monitor.cli.options import Options
+from monitor.cli.status import ExitStatus, status_for_signal
+from monitor.errors import MonitorError
+from monitor.metrics import HANDLES
+from monitor.output.console import Console
+from monitor.output.csv_report import DetailSink, ReportSink
+from monitor.output.exporter import ExporterSink, registry_for
+from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
+from monitor.output.log import LogSink, run_log
+from monitor.sampling import targets
+from monitor.sampling.limits import headroom
+from monitor.sampling.session import Sample, Session, Sink
+from monitor.sampling.signals import StopSignals
+
+REPORTS_OPTION = "-r/--reports-dir"
+LOGS_OPTION = "-l/--logs-dir"
+
+
+class RowsOnly(Sink):
+    """Hands a sink only the samples that hold readings: an exporter's empty ticks make no CSV row."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def add(self, sample: Sample) -> None:
+        """Pass the sample on when some process was read."""
+        if sample.readings:
+            self._sink.add(sample)
+
+    def close(self) -> None:
+        """Close the wrapped sink."""
+        self._sink.close()
+
+
+def serve(options: Options, console: Console) -> ExitStatus:
+    """Serve the watched processes' metrics and verdicts on /metrics until SIGINT or SIGTERM (or -d)."""
+    assert options.serve is not None
+    host, port = options.serve
+    started = datetime.datetime.now().astimezone()
+    logs_dir = prepare_dir(options.logs_dir, "logs", LOGS_OPTION)
+    find_roots, label_of_root, labels = _targets(options)
+    watched = targets.TargetSet(find_roots, include_children=options.include_children)
+
+    def label_of(pid: int, name: str) -> str:
+        # A child is labelled by the -p name its root matched.
+        return label_of_root(watched.root_of.get(pid, pid))
+
+    exporter = ExporterSink(
+        label_of,
+        options.window_samples,
+        options.interval_s,
+        labels=labels,
+        per_pid=options.per_pid,
+        headroom=_headroom_of(watched, label_of),
+    )
+    places = {LOG_SUFFIX: logs_dir}
+    if options.write_reports:
+        reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
+        places |= {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir}
+    paths = claim_files(run_stem("-".join(labels), started), places)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry_for(exporter))
+    except OSError as exc:
+        raise MonitorError(
+            f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another port with --serve [HOST:]PORT"
+        ) from None
+    sinks: list[Sink] = [exporter]
+    try:
+        with run_log(paths[LOG_SUFFIX]) as log, StopSignals() as stop:
+            if options.write_reports:
+                sinks += [RowsOnly(ReportSink(paths[REPORT_SUFFIX])), RowsOnly(DetailSink(paths[DETAIL_SUFFIX]))]
+            sinks.append(LogSink(log))
+            session = Session(watched, keep_running=True)
+            session.start()
+            shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+            every = f"sampling every {options.interval_s:g} s"
+            line = f"Serving http://{shown}/metrics for {', '.join(labels)}, {every}; stop with Ctrl-C or SIGTERM"
+            console.line(line)
+            log.info("options: %s", options)
+            log.info(line)
+            result = session.run(options.interval_s, options.sample_count, sinks, stop)
+            if result.error is not None:
+                log.error(result.error)
+                raise MonitorError(result.error)
+            log.info("stopped after %d samples", result.samples)
+    finally:
+        for sink in sinks:
+            sink.close()
+        # Shut down and close the listening socket: the port is free the moment we exit.
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=1.0)
+    if stop.signum is not None:
+        return status_for_signal(stop.signum)
+    return ExitStatus.SUCCESS
+
+
+def _targets(options: Options) -> tuple[Callable[[], list[psutil.Process]], Callable[[int], str], tuple[str, ...]]:
+    """The root finder, the label of each root PID, and the labels known from the start."""
+    if options.process_names:
+        finders = {
+            targets.clean_name(name): targets.NameFinder(name, exclude={os.getpid()}) for name in options.process_names
+        }
+        labelled = targets.LabelledFinders(finders)
+        first = next(iter(finders))
+        return labelled, lambda pid: labelled.label_of.get(pid, first), tuple(finders)
+    if options.cmdline is not None:
+        label = targets.clean_name(options.cmdline)
+        return targets.by_cmdline(options.cmdline), lambda pid: label, (label,)
+    assert options.pid is not None
+    try:
+        label = targets.process_name(psutil.Process(options.pid))
+        root = targets.by_pid(options.pid)
+    except psutil.NoSuchProcess:
+        raise MonitorError(f"No process with PID {options.pid}; check the PID (ps, Task Manager)") from None
+    return root, lambda pid: label, (label,)
+
+
+def _headroom_of(
+    watched: targets.TargetSet, label_of: Callable[[int, str], str]
+) -> Callable[[str], dict[str, float | None]]:
+    """What is left before the limits of one label's processes: available memory, and their open-file limit."""
+
+    def room(label: str) -> dict[str, float | None]:
+        processes = [proc for pid, proc in watched.live.items() if label_of(pid, watched.seen.get(pid, "")) == label]
+        handles = 0.0
+        if len(processes) == 1:
+            try:
+                handles = float(processes[0].num_fds()) if not psutil.WINDOWS else 0.0
+            except psutil.Error:
+                handles = 0.0
+        return headroom(processes, handles) if processes else {HANDLES: None}
+
+    return room

@@ -1,0 +1,278 @@
+"""The Prometheus exporter: a sink that keeps the latest values, counters and windowed leak verdicts per name,
+and a prometheus_client collector that serves them from a private registry.
+
+Names follow Prometheus' conventions: base units, `_total` counters, CPU as seconds. A counter adds up
+each process's own increments, so it never goes back when instances come and go; a process that joins
+starts counting from its first reading, and a counter that falls (a reused PID) starts again there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Union
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from monitor.analysis.trend import Trend, Verdict
+from monitor.analysis.window import ANALYSIS_SHARE, WindowedTrend
+from monitor.metrics import COUNTER_NAMES, COUNTERS, LEAK_CHECKED, METRIC_TABLE, trend_value
+from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
+
+PREFIX = "procmon_"
+# Upper bounds (seconds) of the sample-duration histogram's buckets; +Inf is added.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_GAUGES = tuple((index, metric) for index, metric in enumerate(METRIC_TABLE) if metric.exported)
+Family = Union[GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily]
+
+
+@dataclass
+class Group:
+    """What the exporter serves for one `name` label."""
+
+    processes: int = 0
+    totals: dict[str, float] = field(default_factory=dict)
+    per_pid: dict[int, tuple[float | None, ...]] = field(default_factory=dict)
+    counters: dict[str, float] = field(default_factory=dict)
+    denied: set[int] = field(default_factory=set)
+    verdicts: dict[str, tuple[int, float | None, float | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one scrape shows, built whole after a sample and swapped in at once (scrapes run in
+    the HTTP server's thread)."""
+
+    groups: dict[str, Group]
+    ticks_missed: int
+    durations: tuple[int, ...]
+    duration_sum: float
+
+
+class ExporterSink(Sink):
+    """Turns the sample stream into what /metrics serves.
+
+    `label_of(pid, name)` gives a process's `name` label; `window` is how many of the most recent
+    samples the leak verdicts look at; `headroom(label)` what is left before each metric's limit.
+    """
+
+    def __init__(
+        self,
+        label_of: Callable[[int, str], str],
+        window: int,
+        interval_s: float,
+        labels: tuple[str, ...] = (),
+        per_pid: bool = False,
+        headroom: Callable[[str], dict[str, float | None]] | None = None,
+    ) -> None:
+        self._label_of = label_of
+        self._window = window
+        self._interval_s = interval_s
+        self.per_pid = per_pid
+        self._headroom = headroom
+        self._groups: dict[str, Group] = {}
+        self._windows: dict[tuple[str, str], WindowedTrend] = {}
+        self._last_counters: dict[int, tuple[float | None, ...]] = {}
+        self._last_index = 0
+        self._ticks_missed = 0
+        self._durations = [0] * (len(DURATION_BUCKETS) + 1)
+        self._duration_sum = 0.0
+        for label in labels:
+            self._group(label)
+        self.snapshot = self._snapshot()
+
+    def add(self, sample: Sample) -> None:
+        """Fold one sample into totals, counters and windows, then publish a new snapshot."""
+        self._ticks_missed += max(sample.index - self._last_index - 1, 0)
+        self._last_index = sample.index
+        self._observe_duration(sample.read_s)
+        for group in self._groups.values():
+            group.processes, group.totals, group.per_pid = 0, {}, {}
+        live = set()
+        for reading in sample.readings:
+            live.add(reading.pid)
+            group = self._group(self._label_of(reading.pid, reading.name))
+            group.processes += 1
+            for index, metric in _GAUGES:
+                value = reading.values[index]
+                if value is not None:
+                    group.totals[metric.column] = group.totals.get(metric.column, 0.0) + value
+            if self.per_pid:
+                group.per_pid[reading.pid] = reading.values
+            self._count(group, reading.pid, reading.counters)
+        for pid in [pid for pid in self._last_counters if pid not in live]:
+            del self._last_counters[pid]
+        for label, group in self._groups.items():
+            self._judge(label, group, sample.elapsed_s)
+        self.snapshot = self._snapshot()
+
+    def note(self, event: ProcessEvent) -> None:
+        """Count the processes the OS would not let us read."""
+        if event.kind is EventKind.DENIED:
+            self._group(self._label_of(event.pid, event.name)).denied.add(event.pid)
+
+    def _group(self, label: str) -> Group:
+        group = self._groups.get(label)
+        if group is None:
+            group = self._groups[label] = Group()
+        return group
+
+    def _count(self, group: Group, pid: int, counters: tuple[float | None, ...]) -> None:
+        last = self._last_counters.get(pid)
+        self._last_counters[pid] = counters
+        for index, name in enumerate(COUNTER_NAMES):
+            now = counters[index]
+            before = None if last is None else last[index]
+            # A first reading, or a counter that went back (the PID now names another process), adds nothing.
+            if now is not None and before is not None and now >= before:
+                group.counters[name] = group.counters.get(name, 0.0) + (now - before)
+            elif now is not None:
+                group.counters.setdefault(name, 0.0)
+
+    def _judge(self, label: str, group: Group, elapsed_s: float) -> None:
+        for metric in LEAK_CHECKED:
+            key = (label, metric.column)
+            windowed = self._windows.get(key)
+            if windowed is None:
+                # Every window analysed on one tick shares the analysis' part of the interval.
+                share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._groups), 1))
+                windowed = self._windows[key] = WindowedTrend(self._window, self._interval_s, metric.quantum, share)
+            value = trend_value(metric, group.totals) if group.processes else None
+            trend = windowed.trend
+            if value is not None:
+                trend = windowed.add(elapsed_s, value, self._room(label, metric.column))
+            group.verdicts[metric.column] = _verdict_numbers(trend)
+
+    def _room(self, label: str, column: str) -> Callable[[], float | None]:
+        """What is left before the limit, asked only when the window is analysed (it reads the OS)."""
+        return lambda: self._headroom(label).get(column) if self._headroom is not None else None
+
+    def _observe_duration(self, seconds: float) -> None:
+        for index, bound in enumerate(DURATION_BUCKETS):
+            if seconds <= bound:
+                self._durations[index] += 1
+                break
+        else:
+            self._durations[-1] += 1
+        self._duration_sum += seconds
+
+    def _snapshot(self) -> Snapshot:
+        groups = {
+            label: Group(
+                group.processes,
+                dict(group.totals),
+                dict(group.per_pid),
+                dict(group.counters),
+                set(group.denied),
+                dict(group.verdicts),
+            )
+            for label, group in self._groups.items()
+        }
+        return Snapshot(groups, self._ticks_missed, tuple(self._durations), self._duration_sum)
+
+
+def _verdict_numbers(trend: Trend | None) -> tuple[int, float | None, float | None]:
+    """(1 for a leak else 0, growth per second, seconds to the limit) of a window's verdict."""
+    if trend is None:
+        return 0, None, None
+    per_second = None if trend.rate_per_hour is None else trend.rate_per_hour / 3600.0
+    to_limit = None if trend.hours_to_limit is None else trend.hours_to_limit * 3600.0
+    return (1 if trend.verdict is Verdict.LEAK else 0), per_second, to_limit
+
+
+class ExporterCollector(Collector):
+    """Builds a scrape's metric families from the sink's latest snapshot."""
+
+    def __init__(self, sink: ExporterSink) -> None:
+        self._sink = sink
+
+    def collect(self) -> Iterator[Family]:
+        """Every family, from one consistent snapshot."""
+        snapshot = self._sink.snapshot
+        groups = snapshot.groups
+        processes = GaugeMetricFamily(f"{PREFIX}processes", "Processes watched under this name now.", labels=["name"])
+        denied = GaugeMetricFamily(
+            f"{PREFIX}denied_processes",
+            "Processes of this name the OS would not let the monitor read.",
+            labels=["name"],
+        )
+        for label, group in groups.items():
+            processes.add_metric([label], group.processes)
+            denied.add_metric([label], len(group.denied))
+        yield processes
+        yield denied
+        for index, metric in _GAUGES:
+            yield self._gauge(index, metric.column, metric.exported, metric.help, groups)
+        for counter, (exported, help_text) in COUNTERS.items():
+            family = CounterMetricFamily(f"{PREFIX}{exported.removesuffix('_total')}", help_text, labels=["name"])
+            for label, group in groups.items():
+                if counter in group.counters:
+                    family.add_metric([label], group.counters[counter])
+            yield family
+        yield from _verdict_families(groups)
+        missed = CounterMetricFamily(
+            f"{PREFIX}ticks_missed", "Ticks skipped because the machine stalled for over half an interval."
+        )
+        missed.add_metric([], snapshot.ticks_missed)
+        yield missed
+        yield _duration_histogram(snapshot)
+
+    def _gauge(self, index: int, column: str, exported: str, help_text: str, groups: dict[str, Group]) -> Family:
+        labels = ["name", "pid"] if self._sink.per_pid else ["name"]
+        family = GaugeMetricFamily(f"{PREFIX}{exported}", help_text, labels=labels)
+        for label, group in groups.items():
+            if self._sink.per_pid:
+                for pid, values in group.per_pid.items():
+                    value = values[index]
+                    if value is not None:
+                        family.add_metric([label, str(pid)], value)
+            elif column in group.totals:
+                family.add_metric([label], group.totals[column])
+        return family
+
+
+def _verdict_families(groups: dict[str, Group]) -> Iterator[Family]:
+    leak = GaugeMetricFamily(
+        f"{PREFIX}leak", "1 when the trend detector calls the window a leak, else 0.", labels=["name", "metric"]
+    )
+    growth = GaugeMetricFamily(
+        f"{PREFIX}growth_per_second",
+        "Growth of the metric over the window (Theil-Sen slope), in its unit per second.",
+        labels=["name", "metric"],
+    )
+    to_limit = GaugeMetricFamily(
+        f"{PREFIX}seconds_to_limit",
+        "Seconds until a known limit is reached at the window's growth, for a leak.",
+        labels=["name", "metric"],
+    )
+    for label, group in groups.items():
+        for column, (is_leak, per_second, seconds) in group.verdicts.items():
+            leak.add_metric([label, column], is_leak)
+            if per_second is not None and math.isfinite(per_second):
+                growth.add_metric([label, column], per_second)
+            if seconds is not None and math.isfinite(seconds):
+                to_limit.add_metric([label, column], seconds)
+    yield leak
+    yield growth
+    yield to_limit
+
+
+def _duration_histogram(snapshot: Snapshot) -> Family:
+    buckets, cumulative = [], 0
+    bounds = [*(repr(bound) for bound in DURATION_BUCKETS), "+Inf"]
+    for bound, count in zip(bounds, snapshot.durations):
+        cumulative += count
+        buckets.append((bound, cumulative))
+    histogram = HistogramMetricFamily(
+        f"{PREFIX}sample_duration_seconds", "Time taken to read every watched process at one tick."
+    )
+    histogram.add_metric([], buckets, snapshot.duration_sum)
+    return histogram
+
+
+def registry_for(sink: ExporterSink) -> CollectorRegistry:
+    """A private registry holding only the exporter's collector (the global one is never touched)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ExporterCollector(sink))
+    return registry
