@@ -1,0 +1,217 @@
+"""The exporter mode, scraped by a real Prometheus; its counters and options on their own."""
+
+from __future__ import annotations
+
+import datetime
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+from prometheus_client.exposition import generate_latest
+
+from monitor.cli.options import parse_options
+from monitor.errors import UsageError
+from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS
+from monitor.output.exporter import ExporterSink, registry_for
+from monitor.sampling.probes import ProcessReading
+from monitor.sampling.session import Sample
+from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, unique_name
+from tests.prometheus import NEEDS_PROMETHEUS, PROMTOOL, PrometheusServer, free_port, http_get, wait_until
+
+MIB = 1024 * 1024
+
+
+def private_bytes(pid: int) -> int:
+    """Private_Clean + Private_Dirty of a process, from /proc/PID/smaps_rollup."""
+    total = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            total += int(line.split()[1]) * 1024
+    return total
+
+
+def children_of(pid: int) -> list[int]:
+    """The PIDs of a process's direct children."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+@LINUX_ONLY
+@NEEDS_PROMETHEUS
+class ScrapedByPrometheusTest(MonitorTestCase):
+    """One exporter watching a forking, a busy leaking and a steady workload, scraped every second."""
+
+    def setUp(self) -> None:
+        self.forking = unique_name("fork")
+        self.leaking = unique_name("leak")
+        self.steady = unique_name("steady")
+        self.forker = self.start_workload(self.forking, "--children", "3")
+        self.leaker = self.start_workload(self.leaking, "--leak-mib-per-s", "8", "--busy", "--seconds", "120")
+        self.start_workload(self.steady)
+        _base, _, logs = self.make_dirs()
+        self.port = free_port()
+        self.exporter = subprocess.Popen(
+            [
+                sys.executable,
+                str(MAIN),
+                "--serve",
+                f"127.0.0.1:{self.port}",
+                *("-p", self.forking, "-p", self.leaking, "-p", self.steady),
+                "-s",
+                "0.25",
+                "-l",
+                str(logs),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        self.addCleanup(self._reap_exporter)
+        assert self.exporter.stdout is not None
+        self.assertIn("Serving http://", self.exporter.stdout.readline())
+        self.prometheus = PrometheusServer(self, [f"127.0.0.1:{self.port}"])
+
+    def _reap_exporter(self) -> None:
+        if self.exporter.poll() is None:
+            self.exporter.kill()
+        self.exporter.communicate()
+
+    def test_prometheus_sees_counts_memory_cpu_and_leak_verdicts(self) -> None:
+        """Through Prometheus' API: instance counts, private memory against smaps_rollup, a growing CPU counter,
+        and the leak verdicts of a leaking and a steady workload."""
+        # Readiness: Prometheus holds at least 12 scrapes (about 12 s) of the exporter.
+        wait_until(
+            lambda: (
+                self.prometheus.values(f"count_over_time(procmon_processes{{name='{self.leaking}'}}[1m])").get(
+                    self.leaking, 0
+                )
+                >= 12
+            ),
+            60,
+            "12 scrapes in Prometheus",
+        )
+        processes = self.prometheus.values("procmon_processes")
+        self.assertEqual(processes[self.forking], 1 + len(children_of(self.forker.pid)))
+        self.assertEqual(processes[self.forking], 4)
+        pids = [self.forker.pid, *children_of(self.forker.pid)]
+        expected = sum(private_bytes(pid) for pid in pids)
+        served = self.prometheus.values("procmon_private_memory_bytes")[self.forking]
+        self.assertAlmostEqual(served, expected, delta=0.10 * expected)
+        cpu_now = self.prometheus.values("procmon_cpu_seconds_total")[self.leaking]
+        self.assertGreater(cpu_now, 0.0)
+        wait_until(
+            lambda: self.prometheus.values("procmon_cpu_seconds_total")[self.leaking] > cpu_now + 0.5,
+            20,
+            "the busy workload's CPU counter to grow",
+        )
+        leak = {
+            row["metric"]["name"]: float(row["value"][1])
+            for row in self.prometheus.query("procmon_leak{metric='private_memory'}")
+        }
+        self.assertEqual(leak[self.leaking], 1.0)
+        self.assertEqual(leak[self.steady], 0.0)
+        self.assertEqual(leak[self.forking], 0.0)
+        growth = self.prometheus.values(f"procmon_growth_per_second{{metric='private_memory',name='{self.leaking}'}}")
+        self.assertAlmostEqual(growth[self.leaking], 8 * MIB, delta=3 * MIB)
+
+    def test_a_scrape_passes_promtool_and_sigterm_frees_the_port_at_once(self) -> None:
+        """`promtool check metrics` finds nothing to say; SIGTERM ends the exporter with 143 within a second."""
+        assert PROMTOOL is not None
+        text = http_get(f"http://127.0.0.1:{self.port}/metrics")
+        checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)
+        self.assertEqual((checked.returncode, checked.stdout + checked.stderr), (0, ""))
+        started = time.monotonic()
+        self.exporter.send_signal(signal.SIGTERM)
+        self.assertEqual(self.exporter.wait(5), 143)
+        self.assertLess(time.monotonic() - started, 1.0)
+        with socket.socket() as probe:
+            # As a restarted exporter binds (prometheus_client's server sets SO_REUSEADDR, so closed
+            # connections waiting out TIME_WAIT do not count): fails only if something still listens.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", self.port))
+            probe.listen()
+
+
+def reading(pid: int, cpu_seconds: float) -> ProcessReading:
+    """A reading whose only counter that matters is CPU seconds."""
+    counters = tuple(cpu_seconds if name == CPU_SECONDS else 0.0 for name in COUNTER_NAMES)
+    values = tuple(1.0 for _ in METRICS)
+    return ProcessReading(pid, "app", values, counters)
+
+
+def sample(index: int, *readings: ProcessReading) -> Sample:
+    """A sample holding these readings, one second apart."""
+    wall = datetime.datetime(2026, 11, 29, 12, 0, index).astimezone()
+    return Sample(index, wall, float(index), readings, tuple(1.0 for _ in METRICS))
+
+
+class ExporterCountersTest(unittest.TestCase):
+    def _cpu_total(self, sink: ExporterSink) -> float:
+        return sink.snapshot.groups["app"].counters[CPU_SECONDS]
+
+    def test_counters_never_go_back_when_instances_come_and_go(self) -> None:
+        """CPU seconds add each process's own increments: an exit or a newcomer with a big counter never
+        makes the total jump or fall."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        totals = []
+        ticks = [
+            [reading(1, 10.0), reading(2, 5.0)],
+            [reading(1, 11.0), reading(2, 5.5)],
+            [reading(1, 12.0)],  # pid 2 exited
+            [reading(1, 13.0), reading(3, 500.0)],  # a newcomer that ran long before it joined
+            [reading(1, 14.0), reading(3, 501.0)],
+        ]
+        for index, tick in enumerate(ticks, start=1):
+            sink.add(sample(index, *tick))
+            totals.append(self._cpu_total(sink))
+        self.assertEqual(totals, [0.0, 1.5, 2.5, 3.5, 5.5])
+
+    def test_reused_pid_starts_counting_again(self) -> None:
+        """A counter that falls (the PID now names another process) adds nothing, then counts on from there."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        for index, seconds in enumerate([100.0, 101.0, 2.0, 3.0], start=1):
+            sink.add(sample(index, reading(7, seconds)))
+        self.assertEqual(self._cpu_total(sink), 2.0)
+
+    def test_missed_ticks_and_the_text_format(self) -> None:
+        """A gap in tick numbers counts as missed ticks; the scrape holds every family with its type."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink.add(sample(1, reading(1, 1.0)))
+        sink.add(sample(4, reading(1, 2.0)))
+        text = generate_latest(registry_for(sink)).decode()
+        self.assertIn("procmon_ticks_missed_total 2.0", text)
+        for family in ("procmon_processes gauge", "procmon_cpu_seconds_total counter", "procmon_leak gauge"):
+            self.assertIn(f"# TYPE {family}", text)
+        self.assertIn('procmon_processes{name="app"} 1.0', text)
+
+
+class ServeOptionsTest(unittest.TestCase):
+    def test_serve_takes_several_names_and_needs_no_duration(self) -> None:
+        """--serve with two -p and no -d runs until stopped, on the loopback address by default."""
+        options = parse_options(["--serve", "9877", "-p", "a", "-p", "b", "-s", "0.5"])
+        self.assertEqual(options.serve, ("127.0.0.1", 9877))
+        self.assertEqual(options.process_names, ("a", "b"))
+        self.assertEqual(options.window_samples, 7200)
+        self.assertFalse(options.write_reports)
+
+    def test_serve_options_are_checked(self) -> None:
+        """Bad ports, several -p without --serve, a window under 8 samples and --per-pid alone are usage errors."""
+        for argv in (
+            ["--serve", "70000", "-p", "a"],
+            ["--serve", "host:port", "-p", "a"],
+            ["-p", "a", "-p", "b", "-d", "5"],
+            ["--serve", "9877", "-p", "a", "-s", "1", "--window", "5"],
+            ["-p", "a", "-d", "5", "--per-pid"],
+            ["--serve", "9877", "-d", "5", "--", "sleep", "9"],
+        ):
+            with self.subTest(argv=argv), self.assertRaises(UsageError):
+                parse_options(argv)
+
+
+if __name__ == "__main__":
+    unittest.main()
