@@ -3,7 +3,8 @@
     python tests/workloads/workload.py --name demo-leak --leak-mib-per-s 20 --seconds 30
 
 Shapes: steady (default), a memory leak (--leak-mib-per-s), a descriptor leak (--fds-per-s),
-same-named children (--children N), and an early exit (--seconds).
+same-named children (--children N), extra threads (--threads N), storage writes (--write-mib-per-s
+with --write-dir), and an early exit (--seconds).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import ctypes.util
 import os
 import sys
 import tempfile
+import threading
 import time
 
 PR_SET_NAME = 15
 STEP_S = 0.05
+MIB = 1024 * 1024
 
 
 def set_process_name(name: str) -> None:
@@ -37,8 +40,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--children", type=int, default=0, help="fork this many children with the same shape")
     parser.add_argument("--child-name", help="name for the children (default: --name)")
     parser.add_argument("--busy", action="store_true", help="burn CPU instead of sleeping")
+    parser.add_argument("--threads", type=int, default=0, help="start this many extra threads that sleep until the end")
+    parser.add_argument("--write-mib-per-s", type=float, default=0.0, help="write MiB/s to a file in --write-dir")
+    parser.add_argument("--write-dir", help="folder of the written file (removed at the end); needed for writes")
+    parser.add_argument("--write-after", type=float, default=0.0, help="start writing this many seconds after 'ready'")
+    parser.add_argument("--write-mib", type=float, default=float("inf"), help="stop writing after this many MiB")
+    parser.add_argument(
+        "--read-back", action="store_true", help="read each written MiB back from storage (not the page cache)"
+    )
+    parser.add_argument("--label", help="ignored: a word for the command line, so a test can find it (pgrep -f)")
     parser.add_argument("--announce", action="store_true", help="print 'ready' once every instance runs")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.write_mib_per_s > 0 and not args.write_dir:
+        parser.error("--write-mib-per-s needs --write-dir")
+    return args
+
+
+class Writer:
+    """Appends whole MiBs to a file and pushes each to storage, optionally reading it back from there."""
+
+    def __init__(self, folder: str, read_back: bool) -> None:
+        handle, self.path = tempfile.mkstemp(prefix="workload-", suffix=".bin", dir=folder)
+        self._fd = handle
+        self._read_back = read_back
+        self._block = os.urandom(MIB)
+        self.written_mib = 0
+
+    def write_mib(self) -> None:
+        """Write one MiB and fsync it, so that the bytes reach storage."""
+        offset = self.written_mib * MIB
+        os.pwrite(self._fd, self._block, offset)
+        os.fsync(self._fd)
+        self.written_mib += 1
+        if self._read_back and hasattr(os, "posix_fadvise"):
+            # The pages are clean after fsync: dropping them makes the read come from storage.
+            os.posix_fadvise(self._fd, offset, MIB, os.POSIX_FADV_DONTNEED)
+            os.pread(self._fd, MIB, offset)
+
+    def close(self) -> None:
+        """Close and delete the file."""
+        os.close(self._fd)
+        os.unlink(self.path)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -51,14 +93,29 @@ def run(args: argparse.Namespace) -> None:
         if os.fork() == 0:
             if args.child_name:
                 set_process_name(args.child_name)
-            os.write(write_end, b"+")
             is_parent = False
             args.children = 0
             break
+    # Threads are started after the forks (a fork copies only the calling thread), in every instance.
+    end = threading.Event()
+    for _ in range(args.threads):
+        threading.Thread(target=end.wait, daemon=True).start()
+    if not is_parent:
+        os.write(write_end, b"+")
     if is_parent and args.announce:
         for _ in range(args.children):
             os.read(read_end, 1)
         print("ready", flush=True)
+    writer = Writer(args.write_dir, args.read_back) if args.write_mib_per_s > 0 else None
+    try:
+        loop(args, writer)
+    finally:
+        end.set()
+        if writer is not None:
+            writer.close()
+
+
+def loop(args: argparse.Namespace, writer: Writer | None) -> None:
     hoard: list[bytearray] = []
     files = []
     start = time.monotonic()
@@ -71,6 +128,10 @@ def run(args: argparse.Namespace) -> None:
         while opened < args.fds_per_s * elapsed:
             files.append(tempfile.TemporaryFile())  # noqa: SIM115 - held open on purpose
             opened += 1
+        if writer is not None:
+            due = min(args.write_mib_per_s * max(elapsed - args.write_after, 0.0), args.write_mib)
+            while writer.written_mib < due:
+                writer.write_mib()
         if args.busy:
             deadline = time.monotonic() + STEP_S
             while time.monotonic() < deadline:
