@@ -135,16 +135,28 @@ def rounded(values: Sequence[float | None]) -> list[float | None]:
     return [rnd(value) for rnd, value in zip(_ROUNDERS, values)]
 
 
+class _LastRow:
+    """The row of the sample seen last: the report, the frame, the detail CSV and the log all use one
+    sample's row, so it is formatted once per sample, not once per sink."""
+
+    sample: Sample | None = None
+    row: tuple[Any, ...] = ()
+
+
 def report_row(sample: Sample) -> tuple[Any, ...]:
     """One report row: the README's columns, process_count, elapsed_s, then the added metrics."""
+    if _LastRow.sample is sample:
+        return _LastRow.row
     values = rounded(sample.totals)
-    return (
+    row = (
         iso_time(sample),
         *values[:README_METRIC_COUNT],
         len(sample.readings),
         round(sample.elapsed_s, 6),
         *values[README_METRIC_COUNT:],
     )
+    _LastRow.sample, _LastRow.row = sample, row
+    return row
 
 
 class ReportSink(Sink):
@@ -173,7 +185,7 @@ class DetailSink(Sink):
 
     def add(self, sample: Sample) -> None:
         """Write one row per process."""
-        iso = iso_time(sample)
+        iso = report_row(sample)[0]
         self._stream.write_many([(iso, r.pid, r.name, *rounded(r.values)) for r in sample.readings])
 
     def close(self) -> None:

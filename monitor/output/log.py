@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from monitor.analysis.running import RunningHeuristic
-from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS
-from monitor.output.csv_report import iso_time, rounded
+from monitor.metrics import HEURISTIC_METRIC, METRICS, REPORT_COLUMNS
+from monitor.output.csv_report import report_row
 from monitor.output.units import PIDS_SHOWN, pid_list, plural
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 # Values as the CSV keeps them (rounded; None for a value the OS refused).
-_SAMPLE_FORMAT = "sample %s " + " ".join(f"{metric.column}=%s" for metric in METRIC_TABLE) + " processes=%d"
+_SAMPLE_FORMAT = "sample %s " + " ".join(f"{column}=%s" for column in REPORT_COLUMNS[1:])
 
 
 class LogSink(Sink):
@@ -35,7 +35,7 @@ class LogSink(Sink):
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
         self._flush_events()
-        self._log.debug(_SAMPLE_FORMAT, iso_time(sample), *rounded(sample.totals), len(sample.readings))
+        self._log.debug(_SAMPLE_FORMAT, *report_row(sample))
         for reading in sample.readings:
             if None in reading.values:
                 self._note_missing(reading)

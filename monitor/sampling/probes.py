@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Optional
 
 import psutil
 
@@ -41,43 +41,57 @@ def count_handles(proc: psutil.Process) -> int:
     return proc.num_fds()
 
 
-def _memory(proc: psutil.Process) -> dict[str, Value]:
+def _memory(proc: psutil.Process) -> tuple[Value, ...]:
     info = proc.memory_full_info()  # one smaps_rollup read on Linux: USS and swap together
-    return {MEMORY: info.uss, RESIDENT: info.rss, SWAPPED: getattr(info, "swap", None)}
+    return info.uss, info.rss, getattr(info, "swap", None)
 
 
-def _storage_io(proc: psutil.Process) -> dict[str, Value]:
+def _storage_io(proc: psutil.Process) -> tuple[Value, ...]:
     try:
         io = proc.io_counters()  # type: ignore[attr-defined,unused-ignore]
     except (psutil.AccessDenied, AttributeError):
         # Another user's I/O counters are refused even where its memory is not: an empty cell.
-        return {READ_BYTES: None, WRITE_BYTES: None}
-    return {READ_BYTES: io.read_bytes, WRITE_BYTES: io.write_bytes}
+        return None, None
+    return io.read_bytes, io.write_bytes
 
 
-def _cpu_seconds(proc: psutil.Process) -> dict[str, Value]:
+def _cpu_seconds(proc: psutil.Process) -> tuple[Value, ...]:
     times = proc.cpu_times()
-    return {CPU_SECONDS: times.user + times.system}
+    return (times.user + times.system,)
 
 
-def _context_switches(proc: psutil.Process) -> dict[str, Value]:
+def _context_switches(proc: psutil.Process) -> tuple[Value, ...]:
     switches = proc.num_ctx_switches()
-    return {CTX_SWITCHES: switches.voluntary + switches.involuntary}
+    return (switches.voluntary + switches.involuntary,)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One psutil call, and the metric columns or raw counters its numbers fill, in order."""
+
+    fills: tuple[str, ...]
+    read: Callable[[psutil.Process], tuple[Value, ...]]
 
 
 # What each psutil call gives, read inside one oneshot() per process and tick.
-PROBES: tuple[Callable[[psutil.Process], Mapping[str, Value]], ...] = (
-    lambda proc: {CPU: proc.cpu_percent()},
-    _cpu_seconds,
-    _memory,
-    lambda proc: {HANDLES: count_handles(proc)},
-    lambda proc: {THREADS: proc.num_threads()},
-    _storage_io,
-    _context_switches,
+PROBES = (
+    Probe((CPU,), lambda proc: (proc.cpu_percent(),)),
+    Probe((CPU_SECONDS,), _cpu_seconds),
+    Probe((MEMORY, RESIDENT, SWAPPED), _memory),
+    Probe((HANDLES,), lambda proc: (count_handles(proc),)),
+    Probe((THREADS,), lambda proc: (proc.num_threads(),)),
+    Probe((READ_BYTES, WRITE_BYTES), _storage_io),
+    Probe((CTX_SWITCHES,), _context_switches),
 )
+# Where each probe's numbers go in one flat list: the metrics in table order, then the counters.
+_SLOTS = (*METRICS, *COUNTER_NAMES)
+_PROBE_SLOTS = tuple((probe.read, tuple(_SLOTS.index(name) for name in probe.fills)) for probe in PROBES)
 _CPU_INDEX = METRICS.index(CPU)
-# For each metric of the table: its own column, or the counter it is the rate of.
-_RATE_OF = tuple(metric.rate_of for metric in METRIC_TABLE)
+_CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
+# For each rate metric: its index, and the index of the counter it is the rate of.
+_RATES = tuple(
+    (METRICS.index(metric.column), COUNTER_NAMES.index(metric.rate_of)) for metric in METRIC_TABLE if metric.rate_of
+)
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,10 @@ def read_process(
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            read: dict[str, Value] = {}
-            for probe in PROBES:
-                read.update(probe(proc))
+            slots: list[Value] = [None] * len(_SLOTS)
+            for read, indices in _PROBE_SLOTS:
+                for index, value in zip(indices, read(proc)):
+                    slots[index] = value
             age_s = time.time() - proc.create_time() if newcomer else 0.0
         read_at = time.monotonic()
         # Checked after the read: if the PID was reused before it, the identity differs now.
@@ -142,25 +157,25 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    counters = tuple(read[counter] for counter in COUNTER_NAMES)
-    values = [
-        _rate(read[counter], counter, previous, read_at, age_s) if counter else read[column]
-        for column, counter in zip(METRICS, _RATE_OF)
-    ]
+    values = slots[: len(METRICS)]
+    counters = tuple(slots[len(METRICS) :])
+    for metric_index, counter_index in _RATES:
+        values[metric_index] = _rate(counters[counter_index], counter_index, previous, read_at, age_s)
     if newcomer:
-        cpu_seconds = read[CPU_SECONDS]
+        cpu_seconds = counters[_CPU_SECONDS_INDEX]
         values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
     return ProcessReading(proc.pid, name, tuple(values), counters, read_at)
 
 
-def _rate(now: Value, counter: str, previous: ProcessReading | None, read_at: float, age_s: float) -> Value:
+def _rate(now: Value, counter_index: int, previous: ProcessReading | None, read_at: float, age_s: float) -> Value:
     """Per-second change of a counter since the previous reading, or since creation for a newcomer."""
     if now is None:
         return None
     if previous is None:
         return now / age_s if age_s > 0 else None
-    before = previous.counter(counter)
+    before = previous.counters[counter_index]
     elapsed = read_at - previous.read_at
-    if before is None or elapsed <= 0 or now < before:
+    if before is None or elapsed <= 0:
         return None
-    return (now - before) / elapsed
+    # A counter that went back was reset (it cannot for one process): no change measured, not a refusal.
+    return max(now - before, 0.0) / elapsed

@@ -222,7 +222,10 @@ class Session:
             return False
         if self._first_monotonic is None:
             self._first_monotonic = now
-        totals = tuple(map(_total, zip(*(r.values for r in readings)))) if readings else _NOTHING
+        if len(readings) == 1:
+            totals = readings[0].values  # the common case: one process, nothing to add up
+        else:
+            totals = tuple(map(_total, zip(*(r.values for r in readings)))) if readings else _NOTHING
         self._last_handles = totals[_HANDLES_INDEX] or 0.0
         self.samples += 1
         read_s = time.monotonic() - now
