@@ -262,6 +262,24 @@ class CmdlineTest(MonitorTestCase):
 
 
 @LINUX_ONLY
+@LINUX_ONLY
+class MemoryGrowthTest(MonitorTestCase):
+    def test_leak_of_1_mib_buffers_grows_in_anonymous_mappings(self) -> None:
+        """A process leaking 1 MiB buffers: anonymous mappings hold most of the private-memory growth, and the
+        summary says so."""
+        name = unique_name("anon")
+        self.start_workload(name, "--leak-mib-per-s", "8")
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.5", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        growth = json.loads(only_file(reports, f"{name}_*[0-9].json").read_text())["memory_growth_by_kind"]
+        self.assertEqual(set(growth), {"heap", "anonymous", "stack", "file", "shared"})
+        total = sum(growth.values())
+        self.assertGreater(total, 16 * 1024 * 1024)
+        self.assertGreater(growth["anonymous"], 0.8 * total)
+        self.assertRegex(result.stdout, r"Private memory grew [\d.]+ MiB: anonymous mappings \+[\d.]+ MiB")
+
+
 class WideTableTest(MonitorTestCase):
     def test_wide_header_adds_the_new_titles(self) -> None:
         """--wide: the table header has the title of every added metric."""

@@ -20,6 +20,8 @@ import time
 
 PR_SET_NAME = 15
 STEP_S = 0.05
+PAGE = 4096
+PAGE_MARKS = b"\x01" * (1024 * 1024 // PAGE)
 MIB = 1024 * 1024
 
 
@@ -122,8 +124,13 @@ def loop(args: argparse.Namespace, writer: Writer | None) -> None:
     leaked = opened = 0.0
     while (elapsed := time.monotonic() - start) < args.seconds:
         while leaked < args.leak_mib_per_s * elapsed:
-            # Touch every page so the memory is really private and resident.
-            hoard.append(bytearray(os.urandom(1024) * 1024))
+            # A 1 MiB buffer with every page touched, so the memory is private and resident. No
+            # temporary 1 MiB object is freed on the way: glibc would then raise its mmap threshold
+            # and serve the next buffers from the heap, where a leak of big buffers has its own
+            # anonymous mappings.
+            buffer = bytearray(MIB)
+            buffer[::PAGE] = PAGE_MARKS
+            hoard.append(buffer)
             leaked += 1
         while opened < args.fds_per_s * elapsed:
             files.append(tempfile.TemporaryFile())  # noqa: SIM115 - held open on purpose
