@@ -119,6 +119,12 @@ class DetectTrendTest(unittest.TestCase):
         self.assertEqual(trend.verdict, INCONCLUSIVE)
         self.assertEqual(trend.confidence, "low")
 
+    def test_clean_leak_has_high_confidence(self) -> None:
+        """Twenty samples that each add 1 MiB are a leak called with high confidence, not low."""
+        y = 50 * MIB + np.arange(20) * MIB
+        trend = detect_trend(times(20, 0.5), y, PAGE)
+        self.assertEqual((trend.verdict, trend.confidence), (LEAK, "high"))
+
     def test_time_to_limit_from_headroom(self) -> None:
         """With 3600 bytes of headroom and 1 byte/s of growth, the limit is one hour away."""
         y = 10_000_000 + np.arange(100) * 10 * PAGE

@@ -189,7 +189,7 @@ def _judge(t: np.ndarray, z: np.ndarray, n: int, level: float, quantum: float, h
         rate_per_hour=rate,
         rate_low_per_hour=_per_hour(fit.low, quantum),
         rate_high_per_hour=_per_hour(fit.high, quantum),
-        confidence=_confidence(leak, p_later, n, len(z)),
+        confidence=_confidence(leak, p_up, n, len(z)),
         p_value=_finite(p_up),
         samples=n,
         hours_to_limit=_hours_to_limit(leak, rate, headroom),
@@ -553,11 +553,12 @@ def _thirds(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return filled[0], filled[1], filled[2]
 
 
-def _confidence(leak: bool, p_later: float, samples: int, points: int) -> str:
+def _confidence(leak: bool, p_up: float, samples: int, points: int) -> str:
+    """For a leak, how strong the evidence of growth is; for no leak, how many samples it rests on."""
     if leak:
-        if p_later < 1e-4 and points >= 10:
+        if p_up < 1e-4 and points >= 10:
             return "high"
-        return "medium" if p_later < 1e-3 else "low"
+        return "medium" if p_up < 1e-3 else "low"
     if samples >= 100:
         return "high"
     return "medium" if samples >= 30 else "low"
