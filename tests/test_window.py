@@ -59,6 +59,21 @@ class WindowedTrendTest(unittest.TestCase):
             windowed.add(float(k), 50 * MIB)
         self.assertEqual(windowed.analyses, 30)
 
+    def test_refreshes_are_spaced_once_the_window_has_filled(self) -> None:
+        """With a 60 s refresh, a fast analysis still runs every tick while the window fills, then every 60 s."""
+        windowed = WindowedTrend(3600, interval_s=1.0, quantum=4096, clock=FakeClock(0.0001), refresh_s=60.0)
+        rng = np.random.default_rng(3)
+        analysed_at = []
+        for k in range(3600):
+            before = windowed.analyses
+            windowed.add(float(k), 50 * MIB + float(rng.normal(0, 64 * 1024)))
+            if windowed.analyses > before:
+                analysed_at.append(k)
+        self.assertEqual(analysed_at[:9], list(range(9)))  # inconclusive until 8 samples: every tick
+        gaps = np.diff(analysed_at[-10:])
+        self.assertTrue(all(gap == 60 for gap in gaps), gaps)
+        self.assertLess(len(analysed_at), 3600 // 10)
+
     def test_leak_in_the_window_is_found_and_forgotten_once_it_stops(self) -> None:
         """A leak is a leak while it fills the window, and no longer once the window holds only flat memory."""
         windowed = WindowedTrend(60, interval_s=1.0, quantum=4096)

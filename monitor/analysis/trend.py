@@ -43,7 +43,8 @@ from numpy.typing import ArrayLike
 stats: Any = None
 
 
-def _load_stats() -> None:
+def load_statistics() -> None:
+    """Import scipy.stats now (half a second or more) rather than inside the first verdict."""
     global stats
     if stats is None:
         from scipy import stats as loaded
@@ -148,7 +149,7 @@ def detect_trend(
         z = (y - level) / quantum
     if not np.all(np.isfinite(z)):
         return _inconclusive(n, "values too large for their quantum")
-    _load_stats()
+    load_statistics()
     return _judge(*reduce_series(monotonic_times(t), z), n, level, quantum, headroom)
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from monitor.analysis.trend import Trend, detect_trend
+from monitor.analysis.trend import Trend, Verdict, detect_trend
 
 # The analysis may take at most this share of the time between samples, on average.
 ANALYSIS_SHARE = 0.1
@@ -51,7 +51,8 @@ class WindowedTrend:
     """A SlidingWindow whose trend verdict is refreshed at most every few ticks.
 
     `share` is the part of the sampling interval this window's analysis may take on average; several
-    windows analysed on one tick split ANALYSIS_SHARE between them.
+    windows analysed on one tick split ANALYSIS_SHARE between them. `refresh_s` spaces the analyses
+    further, by sample time: a verdict over an hour's window moves little in a few seconds.
     """
 
     def __init__(
@@ -61,12 +62,16 @@ class WindowedTrend:
         quantum: float,
         share: float = ANALYSIS_SHARE,
         clock: Callable[[], float] = time.perf_counter,
+        refresh_s: float = 0.0,
     ) -> None:
         self.window = SlidingWindow(capacity)
         self._interval_s = interval_s
         self._quantum = quantum
         self._share = share
         self._clock = clock
+        self._refresh_s = refresh_s
+        self._last_analysis_s = -math.inf
+        self._first_s: float | None = None
         self._ticks_to_wait = 0
         self.trend: Trend | None = None
         self.analyses = 0
@@ -78,9 +83,14 @@ class WindowedTrend:
         is recomputed.
         """
         self.window.add(time_s, value)
+        if self._first_s is None:
+            self._first_s = time_s
         if self._ticks_to_wait > 0:
             self._ticks_to_wait -= 1
             return self.trend
+        if time_s - self._last_analysis_s < self._spacing_s(time_s):
+            return self.trend
+        self._last_analysis_s = time_s
         started = self._clock()
         times, values = self.window.arrays()
         self.trend = detect_trend(times, values, self._quantum, headroom() if headroom is not None else None)
@@ -89,3 +99,11 @@ class WindowedTrend:
         # Wait long enough that this analysis, spread over the ticks until the next, stays within its share.
         self._ticks_to_wait = max(0, math.ceil(cost_s / (self._share * self._interval_s)) - 1)
         return self.trend
+
+    def _spacing_s(self, time_s: float) -> float:
+        """Sample time between two analyses: refresh_s, but shorter while the window is still filling,
+        so that the first verdicts come within seconds (a sixteenth of what the window holds yet)."""
+        if self.trend is None or self.trend.verdict is Verdict.INCONCLUSIVE:
+            return 0.0
+        filled_s = time_s - (self._first_s if self._first_s is not None else time_s)
+        return min(self._refresh_s, filled_s / 16)

@@ -12,6 +12,7 @@ from typing import Callable
 import psutil
 from prometheus_client import start_http_server
 
+from monitor.analysis.trend import load_statistics
 from monitor.cli.options import Options
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.errors import MonitorError
@@ -85,6 +86,8 @@ def serve(options: Options, console: Console) -> ExitStatus:
                 sinks += [RowsOnly(ReportSink(paths[REPORT_SUFFIX])), RowsOnly(DetailSink(paths[DETAIL_SUFFIX]))]
             sinks.append(LogSink(log))
             session = Session(watched, keep_running=True)
+            # scipy.stats loads in a second: before the first tick, not inside the first verdict.
+            load_statistics()
             session.start()
             shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
             every = f"sampling every {options.interval_s:g} s"

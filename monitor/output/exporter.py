@@ -21,6 +21,10 @@ from monitor.metrics import COUNTER_NAMES, COUNTERS, LEAK_CHECKED, METRIC_TABLE,
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 PREFIX = "procmon_"
+# Verdicts over a window are refreshed at most this many times per window length (every 15 s for
+# the default hour): an alert that waits minutes gains nothing from fresher ones, and a refresh of a
+# full window costs tens of milliseconds.
+REFRESHES_PER_WINDOW = 240
 # Upper bounds (seconds) of the sample-duration histogram's buckets; +Inf is added.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _GAUGES = tuple((index, metric) for index, metric in enumerate(METRIC_TABLE) if metric.exported)
@@ -137,7 +141,9 @@ class ExporterSink(Sink):
             if windowed is None:
                 # Every window analysed on one tick shares the analysis' part of the interval.
                 share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._groups), 1))
-                windowed = self._windows[key] = WindowedTrend(self._window, self._interval_s, metric.quantum, share)
+                refresh_s = self._window * self._interval_s / REFRESHES_PER_WINDOW
+                windowed = WindowedTrend(self._window, self._interval_s, metric.quantum, share, refresh_s=refresh_s)
+                self._windows[key] = windowed
             value = trend_value(metric, group.totals) if group.processes else None
             trend = windowed.trend
             if value is not None:
