@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.many_processes import fleet  # noqa: E402
-from bench.perf import Check  # noqa: E402
+from bench.perf import Check, print_checks  # noqa: E402
 from monitor.analysis.trend import MIN_SAMPLES  # noqa: E402
 from monitor.metrics import COUNTER_NAMES, CPU, HANDLES, MEMORY, METRICS, RESIDENT, THREADS  # noqa: E402
 from monitor.output.exporter import ExporterCollector, ExporterSink  # noqa: E402
@@ -337,11 +337,7 @@ def main() -> int:
             last <= 1.1 * first,
         )
     )
-    width = max(len(check.name) for check in checks)
-    for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}")
-    print(f"\n{sum(c.ok for c in checks)} of {len(checks)} targets met in {time.monotonic() - started:.0f} s")
-    return 0 if all(check.ok for check in checks) else 1
+    return print_checks(checks, started)
 
 
 if __name__ == "__main__":

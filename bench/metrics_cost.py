@@ -32,7 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.perf import PYTHON, Check, report_in, run_measured, start_workload, stop_workload  # noqa: E402
+from bench.perf import PYTHON, Check, print_checks, report_in, run_measured, start_workload, stop_workload  # noqa: E402
 from monitor.metrics import READ_RATE, RESIDENT, SWAPPED, THREADS, WRITE_RATE  # noqa: E402
 from monitor.sampling.probes import read_process  # noqa: E402
 
@@ -209,11 +209,7 @@ def main() -> int:
         check_cost(checks, args.before.resolve(), args.after.resolve())
         check_snapshot(checks)
         check_io(checks, work)
-    width = max(len(check.name) for check in checks)
-    for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}")
-    print(f"\n{sum(c.ok for c in checks)} of {len(checks)} targets met in {time.monotonic() - started:.0f} s")
-    return 0 if all(check.ok for check in checks) else 1
+    return print_checks(checks, started)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,15 @@ class Check:
     ok: bool
 
 
+def print_checks(checks: list[Check], started: float) -> int:
+    """One PASS/FAIL line per target and a closing count; the exit status (1 when a target is missed)."""
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}")
+    print(f"\n{sum(c.ok for c in checks)} of {len(checks)} targets met in {time.monotonic() - started:.0f} s")
+    return 0 if all(check.ok for check in checks) else 1
+
+
 def run_measured(command: list[str], output: Path) -> float:
     """Run a command to completion and return the CPU seconds (user + system) it used."""
     with output.open("w") as sink:
@@ -339,11 +348,7 @@ def main() -> int:
         check_start_up(checks, work)
         if args.long:
             check_long(checks, work)
-    width = max(len(check.name) for check in checks)
-    for check in checks:
-        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}")
-    print(f"\n{sum(c.ok for c in checks)} of {len(checks)} targets met in {time.monotonic() - started:.0f} s")
-    return 0 if all(check.ok for check in checks) else 1
+    return print_checks(checks, started)
 
 
 if __name__ == "__main__":

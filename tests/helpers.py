@@ -45,15 +45,19 @@ class MonitorTestCase(unittest.TestCase):
 
     def start_workload(self, name: str, *args: str) -> subprocess.Popen[str]:
         """Start tests/workloads/workload.py as `name`, wait until it runs, reap it (and its children) at cleanup."""
+        return self.start_script(WORKLOAD, "--name", name, *args)
+
+    def start_script(self, script: Path, *args: str) -> subprocess.Popen[str]:
+        """Start a workload script with --announce in a session of its own, wait for 'ready', reap it at cleanup."""
         proc = subprocess.Popen(
-            [sys.executable, str(WORKLOAD), "--announce", "--name", name, *args],
+            [sys.executable, str(script), "--announce", *args],
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
         self.addCleanup(_reap_group, proc)
         assert proc.stdout is not None
-        self.assertEqual(proc.stdout.readline().strip(), "ready", "workload did not start")
+        self.assertEqual(proc.stdout.readline().strip(), "ready", f"{script.name} did not start")
         return proc
 
     def run_monitor(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -117,6 +121,15 @@ class MonitorTestCase(unittest.TestCase):
         lines = stderr.strip().splitlines()
         self.assertEqual(len(lines), 1, f"expected one line on stderr, got: {stderr!r}")
         self.assertNotIn("Traceback", stderr)
+
+
+def smaps_private_bytes(pid: int) -> int:
+    """Private memory straight from /proc/PID/smaps_rollup (Private_Clean + Private_Dirty), without psutil."""
+    private = 0
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            private += int(line.split()[1]) * 1024
+    return private
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -8,13 +8,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
+
+from tests import process_tools
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -39,17 +40,16 @@ def http_get(url: str, timeout_s: float = 5.0) -> str:
         return str(response.read().decode("utf-8"))
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.2) -> None:
-    """Poll a readiness condition; AssertionError naming `what` when it never holds."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll a readiness condition over HTTP (a server not answering yet counts as not ready)."""
+
+    def answered() -> bool:
         try:
-            if condition():
-                return
+            return condition()
         except (OSError, urllib.error.URLError, ValueError):
-            pass
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+            return False
+
+    process_tools.wait_until(answered, f"timed out after {timeout_s:g} s waiting for {what}", timeout_s)
 
 
 class PrometheusServer:

@@ -19,19 +19,10 @@ from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import Sample
-from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, unique_name
+from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, smaps_private_bytes, unique_name
 from tests.prometheus import NEEDS_PROMETHEUS, PROMTOOL, PrometheusServer, free_port, http_get, wait_until
 
 MIB = 1024 * 1024
-
-
-def private_bytes(pid: int) -> int:
-    """Private_Clean + Private_Dirty of a process, from /proc/PID/smaps_rollup."""
-    total = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith(("Private_Clean:", "Private_Dirty:")):
-            total += int(line.split()[1]) * 1024
-    return total
 
 
 def children_of(pid: int) -> list[int]:
@@ -99,7 +90,7 @@ class ScrapedByPrometheusTest(MonitorTestCase):
         self.assertEqual(processes[self.forking], 1 + len(children_of(self.forker.pid)))
         self.assertEqual(processes[self.forking], 4)
         pids = [self.forker.pid, *children_of(self.forker.pid)]
-        expected = sum(private_bytes(pid) for pid in pids)
+        expected = sum(smaps_private_bytes(pid) for pid in pids)
         served = self.prometheus.values("procmon_private_memory_bytes")[self.forking]
         self.assertAlmostEqual(served, expected, delta=0.10 * expected)
         cpu_now = self.prometheus.values("procmon_cpu_seconds_total")[self.leaking]

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
-import sys
-import time
 import unittest
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from unittest import mock
 
 import psutil
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.analysis.memory_growth import Growth, MapSummary, describe_growth, growth_by_kind, human_bytes
+from monitor.analysis.memory_growth import Growth, MapSummary, describe_growth, growth_by_kind
+from monitor.output.units import human_bytes
 from monitor.sampling.memory_map import KindTotals, MappingKind, MemoryMap, parse_smaps, read_memory_map
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
+from tests.process_tools import wait_until
 
 MAPPER = Path(__file__).resolve().parent / "workloads" / "mapper.py"
 MIB = 1 << 20
@@ -265,7 +263,7 @@ class GrowthTest(unittest.TestCase):
             7: summary(heap=(24 * MIB, 0, 1, 24 * MIB), anonymous=(406 * MIB, 0, 37, 64 * MIB), stack=(MIB, 0, 2, MIB))
         }
         self.assertEqual(
-            describe_growth(growth_by_kind(start, end), 412 * MIB),
+            describe_growth(growth_by_kind(start, end), 412 * MIB, human_bytes),
             "private memory grew 412.0 MiB: anonymous mappings +398.0 MiB (33 new mappings, the largest 64.0 MiB), "
             "heap +14.0 MiB",
         )
@@ -274,21 +272,15 @@ class GrowthTest(unittest.TestCase):
         """Changes under a page are not growth: the sentence says memory did not grow and lists no kind."""
         start = {7: summary(heap=(MIB, 0, 1, MIB))}
         end = {7: summary(heap=(MIB + 100, 0, 1, MIB + 100))}
-        self.assertEqual(describe_growth(growth_by_kind(start, end), 100), "private memory did not grow")
+        self.assertEqual(describe_growth(growth_by_kind(start, end), 100, human_bytes), "private memory did not grow")
 
     def test_sentence_gives_shrinking_kinds_and_swap(self) -> None:
         """A kind that shrank is listed with a minus sign, and memory pushed to swap is said."""
         start = {7: summary(heap=(40 * MIB, 0, 1, 40 * MIB), file=(MIB, 0, 9, MIB))}
         end = {7: summary(heap=(30 * MIB, 10 * MIB, 1, 30 * MIB), file=(3 * MIB, 0, 9, MIB))}
         self.assertEqual(
-            describe_growth(growth_by_kind(start, end), -8 * MIB),
+            describe_growth(growth_by_kind(start, end), -8 * MIB, human_bytes),
             "private memory shrank 8.0 MiB: file mappings +2.0 MiB, heap -10.0 MiB, swapped out +10.0 MiB",
-        )
-
-    def test_human_bytes_matches_the_output_layer(self) -> None:
-        """Bytes read as the console writes them."""
-        self.assertEqual(
-            [human_bytes(v) for v in (512, 1536, 5 * MIB, 3 << 30)], ["512 B", "1.5 KiB", "5.0 MiB", "3.0 GiB"]
         )
 
 
@@ -317,7 +309,7 @@ class GrowthPropertiesTest(unittest.TestCase):
         growth = growth_by_kind(both, both, KINDS)
         self.assertEqual(growth.by_kind(), dict.fromkeys(KINDS, 0))
         self.assertTrue(all(k.new_mappings == 0 and k.largest_new_bytes == 0 for k in growth.kinds))
-        self.assertEqual(describe_growth(growth, 0), "private memory did not grow")
+        self.assertEqual(describe_growth(growth, 0, human_bytes), "private memory did not grow")
 
     @settings(max_examples=50, deadline=None)
     @given(maps, maps)
@@ -336,47 +328,20 @@ class GrowthPropertiesTest(unittest.TestCase):
         self.assertIsInstance(growth, Growth)
 
 
-def _reap_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.communicate()
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
-    """Poll `condition()` until it holds or the time is up."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @LINUX_ONLY
 class ReadMemoryMapTest(MonitorTestCase):
     """read_memory_map on real processes."""
 
     def start_mapper(self, *args: str) -> subprocess.Popen[str]:
         """Start tests/workloads/mapper.py, wait for 'ready', reap it at cleanup."""
-        proc = subprocess.Popen(
-            [sys.executable, str(MAPPER), "--announce", *args],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.addCleanup(_reap_group, proc)
-        assert proc.stdout is not None
-        self.assertEqual(proc.stdout.readline().strip(), "ready", "mapper did not start")
-        return proc
+        return self.start_script(MAPPER, *args)
 
     def measure_leak(self, pid: int, min_growth: int) -> tuple[MemoryMap, MemoryMap, int]:
         """Maps at two moments `min_growth` of USS apart, and the USS growth over an interval enclosing both reads."""
         process = psutil.Process(pid)
         uss_start = process.memory_full_info().uss
         first = read_memory_map(pid)
-        self.assertTrue(
-            _wait_until(lambda: process.memory_full_info().uss - uss_start >= min_growth), "the process did not leak"
-        )
+        wait_until(lambda: process.memory_full_info().uss - uss_start >= min_growth, "the process did not leak", 20)
         last = read_memory_map(pid)
         uss_growth = process.memory_full_info().uss - uss_start
         assert first is not None and last is not None
@@ -387,9 +352,11 @@ class ReadMemoryMapTest(MonitorTestCase):
         proc = self.start_mapper("--leak-mib-per-s", "40", "--mib-each", "1")
         first, last, uss_growth = self.measure_leak(proc.pid, 32 * MIB)
         growth = growth_by_kind({proc.pid: first.summary()}, {proc.pid: last.summary()}, KINDS)
-        self.assertGreaterEqual(growth.by_kind()["anonymous"], 0.8 * uss_growth, describe_growth(growth, uss_growth))
+        self.assertGreaterEqual(
+            growth.by_kind()["anonymous"], 0.8 * uss_growth, describe_growth(growth, uss_growth, human_bytes)
+        )
         self.assertGreaterEqual(growth.kinds[KINDS.index("anonymous")].new_mappings, 16)
-        self.assertIn("anonymous mappings +", describe_growth(growth, uss_growth))
+        self.assertIn("anonymous mappings +", describe_growth(growth, uss_growth, human_bytes))
 
     def test_leaked_malloc_buffers_are_heap_or_anonymous_growth(self) -> None:
         """The standard workload's leaked 1 MiB bytearrays are malloc'd: heap plus anonymous hold 80% of the growth."""
@@ -417,7 +384,7 @@ class ReadMemoryMapTest(MonitorTestCase):
         """A process that has exited, zombie or reaped, has no memory map: None, no exception."""
         proc = self.start_mapper()
         os.kill(proc.pid, signal.SIGKILL)
-        self.assertTrue(_wait_until(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE))
+        wait_until(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE, "no zombie", timeout_s=20)
         self.assertIsNone(read_memory_map(proc.pid))
         proc.wait()
         self.assertIsNone(read_memory_map(proc.pid))

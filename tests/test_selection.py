@@ -6,7 +6,6 @@ import datetime
 import sys
 import time
 import unittest
-from pathlib import Path
 
 import psutil
 
@@ -14,16 +13,7 @@ from monitor.metrics import METRICS
 from monitor.output.frame import FrameSink
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import Sample
-from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, unique_name
-
-
-def uss_from_proc(pid: int) -> int:
-    """Private memory straight from /proc/PID/smaps_rollup, independent of psutil."""
-    private = 0
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith(("Private_Clean:", "Private_Dirty:")):
-            private += int(line.split()[1]) * 1024
-    return private
+from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, smaps_private_bytes, unique_name
 
 
 class WholeRunVerdictsTest(unittest.TestCase):
@@ -59,7 +49,7 @@ class InstancesTest(MonitorTestCase):
         pids = {int(row["pid"]) for row in detail}
         self.assertEqual(len(pids), 4)
         self.assertIn(parent.pid, pids)
-        expected = sum(uss_from_proc(pid) for pid in pids)
+        expected = sum(smaps_private_bytes(pid) for pid in pids)
         measured = int(rows[-1]["private_memory"])
         self.assertLess(abs(measured - expected) / expected, 0.15, (measured, expected))
         for row in rows:

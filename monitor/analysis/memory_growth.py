@@ -15,7 +15,6 @@ from typing import Callable, Iterable, Mapping, Protocol
 
 # A change smaller than a page is rounding, not growth.
 PAGE_BYTES = 4096
-_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 _LABELS = {
     "heap": "heap",
     "anonymous": "anonymous mappings",
@@ -126,7 +125,7 @@ _NO_MAPPINGS = _Absent()
 def describe_growth(
     growth: Growth,
     total_private_growth: float,
-    format_bytes: Callable[[float], str] | None = None,
+    format_bytes: Callable[[float], str],
     min_bytes: int = PAGE_BYTES,
 ) -> str:
     """One sentence: how much private memory grew and in which kinds, largest growth first.
@@ -134,20 +133,19 @@ def describe_growth(
     `total_private_growth` is the run's own measure (USS at the last sample minus the first); the kinds
     listed are those that changed by at least `min_bytes`.
     """
-    human = format_bytes or human_bytes
     if total_private_growth >= min_bytes:
-        head = f"private memory grew {human(total_private_growth)}"
+        head = f"private memory grew {format_bytes(total_private_growth)}"
     elif total_private_growth <= -min_bytes:
-        head = f"private memory shrank {human(-total_private_growth)}"
+        head = f"private memory shrank {format_bytes(-total_private_growth)}"
     else:
         head = "private memory did not grow"
     changed = sorted(
         (kind for kind in growth.kinds if abs(kind.private_bytes) >= min_bytes), key=lambda kind: -kind.private_bytes
     )
-    parts = [_describe_kind(kind, human) for kind in changed]
+    parts = [_describe_kind(kind, format_bytes) for kind in changed]
     swapped = sum(kind.swapped_bytes for kind in growth.kinds)
     if abs(swapped) >= min_bytes:
-        parts.append(f"swapped out {_signed(swapped, human)}")
+        parts.append(f"swapped out {_signed(swapped, format_bytes)}")
     return f"{head}: {', '.join(parts)}" if parts else head
 
 
@@ -163,13 +161,3 @@ def _describe_kind(kind: KindGrowth, human: Callable[[float], str]) -> str:
 
 def _signed(value: float, human: Callable[[float], str]) -> str:
     return f"+{human(value)}" if value >= 0 else f"-{human(-value)}"
-
-
-def human_bytes(value: float) -> str:
-    """1536 -> '1.5 KiB' (as the output layer writes bytes)."""
-    size = float(value)
-    for unit in _BYTE_UNITS:
-        if abs(size) < 1024 or unit == _BYTE_UNITS[-1]:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
