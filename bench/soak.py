@@ -39,6 +39,8 @@ from monitor.sampling.session import Session
 def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[str, object]:
     """Run `samples` ticks against `pid`, then the end of the run; CPU seconds per checkpoint, end time, peak RSS."""
     report_path, detail_path, log_path = (folder / name for name in ("soak.csv", "soak_processes.csv", "soak.log"))
+    for path in (report_path, detail_path):
+        path.touch()  # claimed first, as main.py claims its files
     cpu_at: dict[int, float] = {}
     with run_log(log_path) as log, open(os.devnull, "w") as devnull:
         frame = FrameSink()
