@@ -25,10 +25,16 @@ def main() -> None:
     deadline = time.monotonic() + args.duration
     while time.monotonic() < deadline:
         time.sleep(args.interval)
+        # Every psutil call the monitor makes per process and tick: the metric table's probes.
         with p.oneshot():
+            p.status()
             p.cpu_percent()
-            p.memory_full_info().uss  # noqa: B018 - reading it is the work being measured
+            p.cpu_times()
+            p.memory_full_info()
             p.num_fds()
+            p.num_threads()
+            p.io_counters()
+            p.num_ctx_switches()
         samples += 1
     print(samples)
 
