@@ -7,13 +7,12 @@ run, before the first tick and after the last, never on the per-sample path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
-
-import psutil
+from typing import Any
 
 from monitor.analysis.memory_growth import MapSummary, describe_growth, growth_by_kind
 from monitor.output.units import human_bytes
-from monitor.sampling.memory_map import SMAPS_SUPPORTED, MappingKind, read_memory_map
+from monitor.sampling.memory_map import SMAPS_SUPPORTED, MappingKind, read_memory_maps
+from monitor.sampling.targets import TargetSet
 
 KINDS = [kind.value for kind in MappingKind]
 
@@ -25,13 +24,13 @@ class MemoryBreakdown:
     start: dict[int, MapSummary] = field(default_factory=dict)
     end: dict[int, MapSummary] = field(default_factory=dict)
 
-    def read_start(self, processes: Iterable[psutil.Process]) -> None:
+    def read_start(self, watched: TargetSet) -> None:
         """Read the maps of the processes watched when sampling begins."""
-        self.start = _read(processes)
+        self.start = _summaries(watched)
 
-    def read_end(self, processes: Iterable[psutil.Process]) -> None:
+    def read_end(self, watched: TargetSet) -> None:
         """Read the maps of the processes still watched when sampling ends."""
-        self.end = _read(processes)
+        self.end = _summaries(watched)
 
     def facts(self) -> tuple[dict[str, Any] | None, str | None]:
         """The JSON's memory_growth_by_kind and the summary's sentence; None where maps cannot be read."""
@@ -43,20 +42,5 @@ class MemoryBreakdown:
         return growth.by_kind(), describe_growth(growth, growth.private_bytes, format_bytes=human_bytes)
 
 
-def _read(processes: Iterable[psutil.Process]) -> dict[int, MapSummary]:
-    maps: dict[int, MapSummary] = {}
-    for proc in processes:
-        # A PID now naming another process would compare two different programs' maps.
-        if not _still_same(proc):
-            continue
-        memory_map = read_memory_map(proc.pid)
-        if memory_map is not None:
-            maps[proc.pid] = memory_map.summary()
-    return maps
-
-
-def _still_same(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running()
-    except psutil.Error:
-        return False
+def _summaries(watched: TargetSet) -> dict[int, MapSummary]:
+    return {pid: memory_map.summary() for pid, memory_map in read_memory_maps(watched.live.values()).items()}

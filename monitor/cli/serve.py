@@ -9,21 +9,19 @@ import datetime
 import os
 from typing import Callable
 
-import psutil
 from prometheus_client import start_http_server
 
 from monitor.analysis.trend import load_statistics
 from monitor.cli.options import Options
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.errors import MonitorError
-from monitor.metrics import HANDLES
 from monitor.output.console import Console
 from monitor.output.csv_report import DetailSink, ReportSink
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
 from monitor.sampling import targets
-from monitor.sampling.limits import headroom
+from monitor.sampling.limits import headroom_of
 from monitor.sampling.session import Sample, Session, Sink
 from monitor.sampling.signals import StopSignals
 
@@ -112,7 +110,7 @@ def serve(options: Options, console: Console) -> ExitStatus:
     return ExitStatus.SUCCESS
 
 
-def _targets(options: Options) -> tuple[Callable[[], list[psutil.Process]], Callable[[int], str], tuple[str, ...]]:
+def _targets(options: Options) -> tuple[targets.RootFinder, Callable[[int], str], tuple[str, ...]]:
     """The root finder, the label of each root PID, and the labels known from the start."""
     if options.process_names:
         finders = {
@@ -125,12 +123,8 @@ def _targets(options: Options) -> tuple[Callable[[], list[psutil.Process]], Call
         label = targets.clean_name(options.cmdline)
         return targets.by_cmdline(options.cmdline), lambda pid: label, (label,)
     assert options.pid is not None
-    try:
-        label = targets.process_name(psutil.Process(options.pid))
-        root = targets.by_pid(options.pid)
-    except psutil.NoSuchProcess:
-        raise MonitorError(f"No process with PID {options.pid}; check the PID (ps, Task Manager)") from None
-    return root, lambda pid: label, (label,)
+    label = targets.name_of_pid(options.pid)
+    return targets.by_pid(options.pid), lambda pid: label, (label,)
 
 
 def _headroom_of(
@@ -139,13 +133,8 @@ def _headroom_of(
     """What is left before the limits of one label's processes: available memory, and their open-file limit."""
 
     def room(label: str) -> dict[str, float | None]:
-        processes = [proc for pid, proc in watched.live.items() if label_of(pid, watched.seen.get(pid, "")) == label]
-        handles = 0.0
-        if len(processes) == 1:
-            try:
-                handles = float(processes[0].num_fds()) if not psutil.WINDOWS else 0.0
-            except psutil.Error:
-                handles = 0.0
-        return headroom(processes, handles) if processes else {HANDLES: None}
+        return headroom_of(
+            [proc for pid, proc in watched.live.items() if label_of(pid, watched.seen.get(pid, "")) == label]
+        )
 
     return room

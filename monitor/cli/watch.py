@@ -8,10 +8,9 @@ import datetime
 import logging
 import subprocess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
-import psutil
 
 from monitor.analysis.summary import RunAnalysis, analyze
 from monitor.cli.memory_breakdown import MemoryBreakdown
@@ -46,7 +45,7 @@ from monitor.sampling.signals import StopSignals
 class Target:
     """How to find the roots to watch, and what to call them."""
 
-    find_roots: Callable[[], list[psutil.Process]]
+    find_roots: targets.RootFinder
     name: str
     label: str
     missing: str
@@ -116,12 +115,7 @@ def _resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) 
         name = Path(options.command[0]).name
         return Target(targets.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
     if options.pid is not None:
-        try:
-            name = targets.process_name(psutil.Process(options.pid))
-        except psutil.NoSuchProcess:
-            raise MonitorError(f"No process with PID {options.pid}; check the PID (ps, Task Manager)") from None
-        except psutil.AccessDenied:
-            name = f"pid{options.pid}"
+        name = targets.name_of_pid(options.pid)
         return Target(targets.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
     if options.cmdline is not None:
         pattern = targets.clean_name(options.cmdline)
@@ -187,9 +181,9 @@ def _sample(
             sinks.append(
                 ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count, options.wide)
             )
-        breakdown.read_start(session.targets.live.values())
+        breakdown.read_start(session.targets)
         result = session.run(options.interval_s, options.sample_count, sinks, stop)
-        breakdown.read_end(session.targets.live.values())
+        breakdown.read_end(session.targets)
     finally:
         _close(sinks)
     if stop.requested and result.samples:

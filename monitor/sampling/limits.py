@@ -5,6 +5,20 @@ from __future__ import annotations
 import psutil
 
 from monitor.metrics import HANDLES, MEMORY
+from monitor.sampling.probes import count_handles
+
+
+def headroom_of(processes: list[psutil.Process]) -> dict[str, float | None]:
+    """headroom() for these processes, counting their open handles or descriptors itself."""
+    if not processes:
+        return {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
+    handles = 0.0
+    if len(processes) == 1:
+        try:
+            handles = float(count_handles(processes[0]))
+        except psutil.Error:
+            return {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
+    return headroom(processes, handles)
 
 
 def headroom(processes: list[psutil.Process], handles_now: float) -> dict[str, float | None]:

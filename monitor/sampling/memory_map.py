@@ -14,6 +14,9 @@ import os
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import Iterable
+
+import psutil
 
 SMAPS_SUPPORTED = os.path.exists("/proc/self/smaps")
 
@@ -170,3 +173,19 @@ def _add(values: list[int], private: int, swapped: int) -> None:
     values[1] += swapped
     values[2] += 1
     values[3] = max(values[3], private)
+
+
+def read_memory_maps(processes: Iterable[psutil.Process]) -> dict[int, MemoryMap]:
+    """The maps of these processes by PID, leaving out the gone, the unreadable and PIDs now naming another."""
+    maps: dict[int, MemoryMap] = {}
+    for proc in processes:
+        try:
+            # A PID now naming another process would compare two different programs' maps.
+            if not proc.is_running():
+                continue
+        except psutil.Error:
+            continue
+        memory_map = read_memory_map(proc.pid)
+        if memory_map is not None:
+            maps[proc.pid] = memory_map
+    return maps

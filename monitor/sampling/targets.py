@@ -9,6 +9,8 @@ from typing import Callable, Iterable
 
 import psutil
 
+from monitor.errors import MonitorError
+
 IS_WINDOWS = psutil.WINDOWS
 IS_LINUX = psutil.LINUX
 
@@ -353,6 +355,18 @@ def ancestors() -> list[int]:
         return [proc.pid for proc in psutil.Process().parents()]
     except psutil.Error:
         return [os.getppid()]
+
+
+RootFinder = Callable[[], list[psutil.Process]]
+
+
+def name_of_pid(pid: int) -> str:
+    """The name of a running process, for file names and labels; MonitorError when there is no such PID."""
+    try:
+        name = process_name(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        raise MonitorError(f"No process with PID {pid}; check the PID (ps, Task Manager)") from None
+    return f"pid{pid}" if name == "?" else name
 
 
 def by_pid(pid: int) -> Callable[[], list[psutil.Process]]:
