@@ -64,7 +64,7 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
         # The end of a run as main.py does it: analysis, summary, JSON and chart.
         ended = time.perf_counter()
         table = frame.frame()
-        analysis = analyze(table, headroom([], 0.0))
+        analysis = analyze(table, headroom([]))
         for line in format_summary(Summary("soak", analysis)):
             log.info(line)
         write_json(folder / "soak.json", summary_document(report_path, analysis))

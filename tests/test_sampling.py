@@ -12,6 +12,7 @@ import psutil
 
 from monitor.metrics import HANDLES, MEMORY
 from monitor.sampling import probes, targets
+from monitor.sampling.limits import headroom
 from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.targets import NameFinder, TargetSet, name_matches
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
@@ -158,6 +159,24 @@ class FindTest(MonitorTestCase):
         with_children.refresh()
         self.assertEqual(len(plain.live), 1)
         self.assertEqual(len(with_children.live), 3)
+
+
+@LINUX_ONLY
+class HeadroomTest(MonitorTestCase):
+    def test_one_process_gets_its_open_file_limit_less_its_descriptors(self) -> None:
+        """For one process, the descriptor headroom is its RLIMIT_NOFILE soft limit minus its open descriptors."""
+        proc = psutil.Process(self.start_workload(unique_name("room")).pid)
+        soft, _ = proc.rlimit(psutil.RLIMIT_NOFILE)
+        room = headroom([proc])
+        self.assertEqual(room[HANDLES], float(soft - proc.num_fds()))
+        self.assertGreater(room[MEMORY] or 0.0, 0.0)
+
+    def test_several_processes_have_no_single_descriptor_limit(self) -> None:
+        """Two processes share no open-file limit: the descriptor headroom is None, memory is still given."""
+        procs = [psutil.Process(self.start_workload(unique_name("room")).pid) for _ in range(2)]
+        room = headroom(procs)
+        self.assertIsNone(room[HANDLES])
+        self.assertGreater(room[MEMORY] or 0.0, 0.0)
 
 
 def given(reading: ProcessReading, column: str) -> float:

@@ -21,7 +21,7 @@ from monitor.output.exporter import ExporterSink, registry_for
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
 from monitor.sampling import targets
-from monitor.sampling.limits import headroom_of
+from monitor.sampling.limits import headroom
 from monitor.sampling.session import Sample, Session, Sink
 from monitor.sampling.signals import StopSignals
 
@@ -64,7 +64,7 @@ def serve(options: Options, console: Console) -> ExitStatus:
         options.interval_s,
         labels=labels,
         per_pid=options.per_pid,
-        headroom=_headroom_of(watched, label_of),
+        headroom=_headroom(watched, label_of),
     )
     places = {LOG_SUFFIX: logs_dir}
     if options.write_reports:
@@ -127,13 +127,13 @@ def _targets(options: Options) -> tuple[targets.RootFinder, Callable[[int], str]
     return targets.by_pid(options.pid), lambda pid: label, (label,)
 
 
-def _headroom_of(
+def _headroom(
     watched: targets.TargetSet, label_of: Callable[[int, str], str]
 ) -> Callable[[str], dict[str, float | None]]:
     """What is left before the limits of one label's processes: available memory, and their open-file limit."""
 
     def room(label: str) -> dict[str, float | None]:
-        return headroom_of(
+        return headroom(
             [proc for pid, proc in watched.live.items() if label_of(pid, watched.seen.get(pid, "")) == label]
         )
 

@@ -8,26 +8,14 @@ from monitor.metrics import HANDLES, MEMORY
 from monitor.sampling.probes import count_handles
 
 
-def headroom_of(processes: list[psutil.Process]) -> dict[str, float | None]:
-    """headroom() for these processes, counting their open handles or descriptors itself."""
-    if not processes:
-        return {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
-    handles = 0.0
-    if len(processes) == 1:
-        try:
-            handles = float(count_handles(processes[0]))
-        except psutil.Error:
-            return {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
-    return headroom(processes, handles)
-
-
-def headroom(processes: list[psutil.Process], handles_now: float) -> dict[str, float | None]:
+def headroom(processes: list[psutil.Process]) -> dict[str, float | None]:
     """Available memory, and what is left of the open-file limit (Linux, one process watched)."""
     room: dict[str, float | None] = {MEMORY: float(psutil.virtual_memory().available), HANDLES: None}
     # The open-file limit is per process: a sum over several instances has no single limit.
     if len(processes) == 1 and hasattr(psutil, "RLIMIT_NOFILE"):
         try:
             soft, _ = processes[0].rlimit(psutil.RLIMIT_NOFILE)
+            handles_now = count_handles(processes[0])
         except (psutil.Error, OSError):
             return room
         if soft != psutil.RLIM_INFINITY:

@@ -12,14 +12,12 @@ from typing import Sequence
 import psutil
 
 from monitor.errors import MonitorError
-from monitor.metrics import HANDLES, METRICS
+from monitor.metrics import METRICS
 from monitor.sampling.clock import ClockStats, TickClock
 from monitor.sampling.limits import headroom
 from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import IS_WINDOWS, TargetSet, owner
-
-_HANDLES_INDEX = METRICS.index(HANDLES)
 
 
 class EndReason(str, enum.Enum):
@@ -116,7 +114,6 @@ class Session:
         self._sinks: Sequence[Sink] = ()
         self._unsent: list[ProcessEvent] = []
         self._first_monotonic: float | None = None
-        self._last_handles = 0.0
         self._previous: dict[int, ProcessReading] = {}
 
     def start(self) -> list[ProcessReading]:
@@ -180,7 +177,7 @@ class Session:
         return RunResult(
             end_reason=self.end_reason,
             samples=self.samples,
-            headroom=headroom(list(self.targets.live.values()), self._last_handles),
+            headroom=headroom(list(self.targets.live.values())),
             clock=clock.stats,
             processes=dict(sorted(self.sampled.items())),
             started_at=started_at,
@@ -226,7 +223,6 @@ class Session:
             totals = readings[0].values  # the common case: one process, nothing to add up
         else:
             totals = tuple(map(_total, zip(*(r.values for r in readings)))) if readings else _NOTHING
-        self._last_handles = totals[_HANDLES_INDEX] or 0.0
         self.samples += 1
         read_s = time.monotonic() - now
         sample = Sample(index, stamp, now - self._first_monotonic, tuple(readings), totals, read_s)
