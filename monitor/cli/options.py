@@ -20,6 +20,9 @@ MAX_DURATION_S = Decimal(365 * 24 * 3600)
 DEFAULT_REPORTS_DIR = Path("output/reports")
 DEFAULT_LOGS_DIR = Path("output/logs")
 DEFAULT_WINDOW_S = 3600.0
+# The options named in errors about the output directories.
+REPORTS_OPTION = "-r/--reports-dir"
+LOGS_OPTION = "-l/--logs-dir"
 DEFAULT_HOST = "127.0.0.1"
 
 

@@ -12,8 +12,9 @@ from typing import Callable
 from prometheus_client import start_http_server
 
 from monitor.analysis.trend import load_statistics
-from monitor.cli.options import Options
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, Options
 from monitor.cli.status import ExitStatus, status_for_signal
+from monitor.cli.target import resolve_target
 from monitor.errors import MonitorError
 from monitor.output.console import Console
 from monitor.output.csv_report import DetailSink, ReportSink
@@ -24,9 +25,6 @@ from monitor.sampling import targets
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Sample, Session, Sink
 from monitor.sampling.signals import StopSignals
-
-REPORTS_OPTION = "-r/--reports-dir"
-LOGS_OPTION = "-l/--logs-dir"
 
 
 class RowsOnly(Sink):
@@ -119,12 +117,8 @@ def _targets(options: Options) -> tuple[targets.RootFinder, Callable[[int], str]
         labelled = targets.LabelledFinders(finders)
         first = next(iter(finders))
         return labelled, lambda pid: labelled.label_of.get(pid, first), tuple(finders)
-    if options.cmdline is not None:
-        label = targets.clean_name(options.cmdline)
-        return targets.by_cmdline(options.cmdline), lambda pid: label, (label,)
-    assert options.pid is not None
-    label = targets.name_of_pid(options.pid)
-    return targets.by_pid(options.pid), lambda pid: label, (label,)
+    target = resolve_target(options, None)  # --pid or --cmdline: one label, the target's name
+    return target.find_roots, lambda pid: target.name, (target.name,)
 
 
 def _headroom(

@@ -14,8 +14,9 @@ import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis, analyze
 from monitor.cli.memory_breakdown import MemoryBreakdown
-from monitor.cli.options import Options
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, Options
 from monitor.cli.status import ExitStatus, status_for_signal
+from monitor.cli.target import Target, resolve_target
 from monitor.errors import MonitorError
 from monitor.output.console import Console, ConsoleSink
 from monitor.output.csv_report import DetailSink, ReportSink
@@ -41,20 +42,6 @@ from monitor.sampling.session import EndReason, RunResult, Session, Sink
 from monitor.sampling.signals import StopSignals
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """How to find the roots to watch, and what to call them."""
-
-    find_roots: targets.RootFinder
-    name: str
-    label: str
-    missing: str
-
-
-REPORTS_OPTION = "-r/--reports-dir"
-LOGS_OPTION = "-l/--logs-dir"
-
-
 def watch(options: Options, console: Console) -> ExitStatus:
     """Monitor what the options name and write every output; MonitorError for what the user can fix."""
     started = datetime.datetime.now().astimezone()
@@ -64,7 +51,7 @@ def watch(options: Options, console: Console) -> ExitStatus:
     with StopSignals() as stop:
         launched = _launch(options.command) if options.command else None
         try:
-            target = _resolve_target(options, launched)
+            target = resolve_target(options, launched)
             paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
             with run_log(paths[LOG_SUFFIX]) as log:
                 frame_sink = FrameSink()
@@ -108,31 +95,6 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
         return launch(command)
     except OSError as exc:
         raise MonitorError(f"cannot start command '{command[0]}': {exc.strerror or exc}") from None
-
-
-def _resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) -> Target:
-    if launched is not None:
-        name = Path(options.command[0]).name
-        return Target(targets.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
-    if options.pid is not None:
-        name = targets.name_of_pid(options.pid)
-        return Target(targets.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
-    if options.cmdline is not None:
-        pattern = targets.clean_name(options.cmdline)
-        return Target(
-            targets.by_cmdline(options.cmdline),
-            pattern,
-            f"command lines matching '{pattern}'",
-            f"No running process has a command line matching '{pattern}'; check the pattern (a regular "
-            "expression, matched as pgrep -f does)",
-        )
-    name = targets.clean_name(options.process_name or "")
-    return Target(
-        targets.by_name(options.process_name or ""),
-        name,
-        f"'{name}'",
-        f"No running process named '{name}'; check the name (it must match exactly, as ps or Task Manager shows it)",
-    )
 
 
 def _sample(
