@@ -10,6 +10,7 @@ import numpy as np
 
 from bench.leak_corpus import generate
 from bench.leak_eval import detector_says_leak, scores
+from monitor.analysis import trend as trend_module
 from monitor.analysis.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
 
 PAGE = 4096
@@ -215,6 +216,17 @@ class RobustnessTest(unittest.TestCase):
         self.assertEqual(Verdict.LEAK, "leak")
         self.assertEqual(f"{Verdict.NO_LEAK}", "no-leak")
         self.assertIs(INCONCLUSIVE, Verdict.INCONCLUSIVE)
+
+    def test_judging_series_of_other_lengths_in_between_changes_no_verdict(self) -> None:
+        """The Theil-Sen pairs kept between calls give each series the verdict a first call gives it."""
+        series = []
+        for n, slope in ((3000, 40.0), (448, 0.0), (2500, 900.0), (3000, 0.0), (60, 3000.0)):
+            series.append((times(n), 100 * MIB + noise(n, 8 * PAGE, seed=n) + slope * np.arange(n)))
+        in_turn = [quiet_trend(t, y, PAGE) for t, y in series]
+        for (t, y), trend in zip(series, in_turn):
+            trend_module._pairs.cache_clear()
+            with self.subTest(samples=len(y)):
+                self.assertEqual(quiet_trend(t, y, PAGE), trend)
 
     def test_a_million_samples_still_give_the_right_verdicts(self) -> None:
         """A million-sample leak is a leak at its rate, and the same million samples without the leak are not."""

@@ -31,6 +31,7 @@ quantum by a power of two changes nothing but the units of the result.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -364,7 +365,7 @@ def theil_sen(t: np.ndarray, y: np.ndarray) -> _Fit:
     slopes = np.sort(_pair_slopes(t, y))
     slope = float(np.median(slopes))
     intercept = float(np.median(y - slope * t))
-    variance = n * (n - 1) * (2 * n + 5) / 18 * ar1_variance_factor(_residual_autocorrelation(t, y, slope), n)
+    variance = n * (n - 1) * (2 * n + 5) / 18 * ar1_variance_factor(_noise_autocorrelation(y), n)
     half_width = float(stats.norm.ppf(0.5 + CONFIDENCE_LEVEL / 2)) * math.sqrt(variance)
     # Sen's ranks (N -+ C) / 2 among all N pairs, as shares of the pairs actually taken.
     share = half_width / (n * (n - 1) / 2)
@@ -383,7 +384,7 @@ def trend_p(t: np.ndarray, y: np.ndarray) -> float:
     if len(y) < 3 or np.ptp(y) == 0 or t[-1] <= t[0]:
         return 1.0
     levels = mann_kendall_up(t, y)
-    if _residual_autocorrelation(t, y, _median_slope(t, y)) == 0:
+    if _noise_autocorrelation(y) == 0:
         return levels
     return min(1.0, 2 * min(levels, increments_up(t, y)))
 
@@ -425,7 +426,7 @@ def mann_kendall_up(t: np.ndarray, y: np.ndarray) -> float:
     variance = (n * (n - 1) * (2 * n + 5) - float(np.sum(counts * (counts - 1) * (2 * counts + 5)))) / 18
     if variance <= 0:
         return 1.0
-    variance *= ar1_variance_factor(_residual_autocorrelation(t, y, _median_slope(t, y)), n)
+    variance *= ar1_variance_factor(_noise_autocorrelation(y), n)
     # The continuity correction: S moves in steps of 2.
     return float(stats.norm.sf((s - math.copysign(1.0, s)) / math.sqrt(variance))) if s else 0.5
 
@@ -471,14 +472,13 @@ def _mean_variance_factor(rho: float, m: int) -> float:
     return 1.0 + 2.0 * float(np.dot(1 - k / m, rho**k))
 
 
-def _residual_autocorrelation(t: np.ndarray, y: np.ndarray, slope: float) -> float:
+def _noise_autocorrelation(y: np.ndarray) -> float:
     """The AR(1) autocorrelation of the noise, estimated from the steps so that any smooth trend drops out.
 
     For AR(1) noise of autocorrelation rho, consecutive steps correlate at -(1 - rho) / 2 whatever the
     trend's shape; on ranks (a spike is one rank), converted to a Pearson correlation. Only a value
     significantly above that of white noise (-1/2, one-sided 5%) counts.
     """
-    del t, slope
     steps = np.diff(y)
     m = len(steps)
     if m < 4:
@@ -523,15 +523,27 @@ def _corrected_autocorrelation(x: np.ndarray) -> float:
 
 def _pair_slopes(t: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The slopes between every pair of points, or between MAX_PAIRS pairs drawn with a fixed seed."""
-    n = len(y)
+    i, j = _pairs(len(y))
+    return (y[j] - y[i]) / (t[j] - t[i])
+
+
+@functools.lru_cache(maxsize=4)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The index pairs (i < j) whose slopes Theil-Sen takes for a series of n points.
+
+    They depend on n alone, and a sliding window judges series of one length again and again: kept
+    for the last few lengths (at most 1.6 MB each), read-only.
+    """
     if n * (n - 1) // 2 <= MAX_PAIRS:
         i, j = np.triu_indices(n, 1)
     else:
         # A fixed seed: the same series always gets the same verdict.
         drawn = np.random.default_rng(0).integers(0, n, size=(2, MAX_PAIRS))
         drawn = drawn[:, drawn[0] != drawn[1]]
-        i, j = drawn.min(axis=0), drawn.max(axis=0)
-    return (y[j] - y[i]) / (t[j] - t[i])
+        i, j = np.minimum(drawn[0], drawn[1]), np.maximum(drawn[0], drawn[1])
+    i.setflags(write=False)
+    j.setflags(write=False)
+    return i, j
 
 
 def _median_slope(t: np.ndarray, y: np.ndarray) -> float:
