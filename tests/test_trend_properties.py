@@ -9,8 +9,9 @@ import warnings
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats as scipy_stats
 
-from monitor.analysis.trend import Trend, Verdict, detect_trend
+from monitor.analysis.trend import Trend, Verdict, _average_ranks, detect_trend
 
 PAGE = 4096
 
@@ -99,6 +100,13 @@ class TrendPropertiesTest(unittest.TestCase):
         k = np.arange(n)
         y = (100_000 + 10 * k + 5 * np.array(noise[:n])) * PAGE
         self.assertIs(quiet_trend(k * step_s, y.astype(float), PAGE).verdict, Verdict.LEAK)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.sampled_from([-2.5, -1.0, 0.0, 0.0, 1.0, 3.0, 1e15]) | st.floats(-1e6, 1e6), max_size=80))
+    def test_ranks_are_scipys_average_ranks(self, values: list[float]) -> None:
+        """Ranks with ties averaged equal scipy's rankdata exactly, ties and empty input included."""
+        x = np.array(values, dtype=float)
+        np.testing.assert_array_equal(_average_ranks(x), scipy_stats.rankdata(x))
 
 
 if __name__ == "__main__":

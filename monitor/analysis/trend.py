@@ -383,8 +383,9 @@ def trend_p(t: np.ndarray, y: np.ndarray) -> float:
     """
     if len(y) < 3 or np.ptp(y) == 0 or t[-1] <= t[0]:
         return 1.0
-    levels = mann_kendall_up(t, y)
-    if _noise_autocorrelation(y) == 0:
+    rho = _noise_autocorrelation(y)
+    levels = mann_kendall_up(t, y, rho)
+    if rho == 0:
         return levels
     return min(1.0, 2 * min(levels, increments_up(t, y)))
 
@@ -407,12 +408,12 @@ def slowdown_p(t: np.ndarray, z: np.ndarray) -> float:
     return trend_p(tail_t, -(z[last] - PERSISTENCE * max(rate, 0.0) * tail_t))
 
 
-def mann_kendall_up(t: np.ndarray, y: np.ndarray) -> float:
+def mann_kendall_up(t: np.ndarray, y: np.ndarray, rho: float) -> float:
     """One-sided p-value of an upward Mann-Kendall trend, its variance widened for autocorrelation.
 
     Kendall's tau assumes independent points; a positively autocorrelated series wanders, and its
     p-values are far too small. Hamed and Rao's correction multiplies the variance of S by n/n*, here
-    for the AR(1) autocorrelation of the ranks of what the Theil-Sen line leaves.
+    for `rho`, the AR(1) autocorrelation of the noise (_noise_autocorrelation).
     """
     n = len(y)
     tau = _kendall_tau_b(t, y)
@@ -426,7 +427,7 @@ def mann_kendall_up(t: np.ndarray, y: np.ndarray) -> float:
     variance = (n * (n - 1) * (2 * n + 5) - float(np.sum(counts * (counts - 1) * (2 * counts + 5)))) / 18
     if variance <= 0:
         return 1.0
-    variance *= ar1_variance_factor(_noise_autocorrelation(y), n)
+    variance *= ar1_variance_factor(rho, n)
     # The continuity correction: S moves in steps of 2.
     return float(stats.norm.sf((s - math.copysign(1.0, s)) / math.sqrt(variance))) if s else 0.5
 
@@ -483,7 +484,7 @@ def _noise_autocorrelation(y: np.ndarray) -> float:
     m = len(steps)
     if m < 4:
         return 0.0
-    ranks = stats.rankdata(steps)
+    ranks = _average_ranks(steps)
     # Centred within each third, so that a change of slope (a leak that starts mid-run) does not pass
     # for autocorrelation, while a slow wander or a cycle still does; pairs that straddle two thirds are left out.
     blocks = STEP_BLOCKS if m >= 3 * STEP_BLOCKS else 1
@@ -503,6 +504,17 @@ def _noise_autocorrelation(y: np.ndarray) -> float:
     if r <= -0.5 + AUTOCORRELATION_Z * math.sqrt(0.5 / m):
         return 0.0
     return float(np.clip(1 + 2 * r, 0.0, 1.0))
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks from 1, tied values sharing their average rank (scipy's rankdata, without its per-call overhead)."""
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(x)]
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
+    return ranks
 
 
 def _corrected_autocorrelation(x: np.ndarray) -> float:
