@@ -137,3 +137,28 @@ ROOT_ONLY = unittest.skipUnless(
     hasattr(os, "geteuid") and os.geteuid() == 0 and _has_nobody(),
     "an unreadable process of another user needs root (to start it) and the 'nobody' account",
 )
+
+
+NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
+
+
+def reuse_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """Start `sleep 60` under a PID that was used before, or None where that cannot be arranged.
+
+    The kernel hands out the PID after the one in ns_last_pid (root may set it); another process
+    started on the machine in between may take it, so it is tried a few times.
+    """
+    if not os.access(NS_LAST_PID, os.W_OK):
+        return None
+    for _ in range(50):
+        try:
+            with open(NS_LAST_PID, "w") as handle:
+                handle.write(str(pid - 1))
+        except OSError:
+            return None
+        proc = subprocess.Popen(["sleep", "60"])
+        if proc.pid == pid:
+            return proc
+        proc.kill()
+        proc.wait()
+    return None

@@ -16,6 +16,7 @@ from monitor.sampling.limits import headroom
 from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.targets import NameFinder, TargetSet, name_matches
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
+from tests.process_tools import reuse_pid
 
 
 class NameMatchTest(unittest.TestCase):
@@ -31,31 +32,6 @@ class NameMatchTest(unittest.TestCase):
         self.assertTrue(name_matches("Chrome.EXE", "chrome", windows=True))
         self.assertTrue(name_matches("chrome.exe", "CHROME.exe", windows=True))
         self.assertFalse(name_matches("chromium.exe", "chrome", windows=True))
-
-
-NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
-
-
-def reuse_pid(pid: int) -> subprocess.Popen[bytes] | None:
-    """Start `sleep 60` under a PID that was used before, or None where that cannot be arranged.
-
-    The kernel hands out the PID after the one in ns_last_pid (root may set it); another process
-    started on the machine in between may take it, so it is tried a few times.
-    """
-    if not os.access(NS_LAST_PID, os.W_OK):
-        return None
-    for _ in range(50):
-        try:
-            with open(NS_LAST_PID, "w") as handle:
-                handle.write(str(pid - 1))
-        except OSError:
-            return None
-        proc = subprocess.Popen(["sleep", "60"])
-        if proc.pid == pid:
-            return proc
-        proc.kill()
-        proc.wait()
-    return None
 
 
 @LINUX_ONLY

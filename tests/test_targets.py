@@ -21,9 +21,18 @@ from monitor.sampling import targets
 from monitor.sampling.probes import read_process
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Session, Sink
 from monitor.sampling.signals import StopSignals
-from monitor.sampling.targets import NameFinder, TargetSet, clean_name, kernel_name, process_name
+from monitor.sampling.targets import NameFinder, PidHandouts, TargetSet, clean_name, kernel_name, process_name
 from tests.helpers import LINUX_ONLY, MAIN, MonitorTestCase, only_file, read_csv, unique_name
-from tests.process_tools import ROOT_ONLY, as_user, binary_named, nobody, start_binary, start_controlled, wait_until
+from tests.process_tools import (
+    ROOT_ONLY,
+    as_user,
+    binary_named,
+    nobody,
+    reuse_pid,
+    start_binary,
+    start_controlled,
+    wait_until,
+)
 
 
 class Collector(Sink):
@@ -365,3 +374,84 @@ class BadNamesEndToEndTest(MonitorTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def answering(value: int | None) -> Callable[[], int | None]:
+    """A reader that always gives `value`."""
+    return lambda: value
+
+
+class PidHandoutsTest(unittest.TestCase):
+    def handouts(self, last: int, forks: int) -> tuple[PidHandouts, dict[str, int]]:
+        """PidHandouts reading a faked last PID and fork count (a real machine creates processes at any time)."""
+        state = {"last": last, "forks": forks}
+        handouts = PidHandouts(lambda: state["last"], lambda: state["forks"])
+        handouts.look()
+        return handouts, state
+
+    def test_only_pids_handed_out_between_the_last_two_looks_may_be_new(self) -> None:
+        """Three processes created while the last PID moved from 100 to 105: 101 to 105 may be new, 100 and 106 not."""
+        handouts, state = self.handouts(100, 5000)
+        self.assertTrue(handouts.may_be_new(7))  # one look says nothing yet
+        state.update(last=105, forks=5003)
+        handouts.look()
+        self.assertEqual([pid for pid in range(95, 110) if handouts.may_be_new(pid)], [101, 102, 103, 104, 105])
+
+    def test_nothing_created_means_no_pid_is_new(self) -> None:
+        """With the fork count unchanged, no PID may be new."""
+        handouts, _ = self.handouts(100, 5000)
+        handouts.look()
+        self.assertFalse(any(handouts.may_be_new(pid) for pid in range(1, 200)))
+
+    def test_a_pid_cursor_set_back_makes_every_pid_suspect(self) -> None:
+        """One process created but the last PID the same (ns_last_pid set back, or a wrap): any PID may be new."""
+        handouts, state = self.handouts(100, 5000)
+        state.update(forks=5001)
+        handouts.look()
+        self.assertTrue(handouts.may_be_new(100))
+        self.assertTrue(handouts.may_be_new(42))
+        state.update(last=20, forks=5002)  # wrapped round pid_max
+        handouts.look()
+        self.assertTrue(handouts.may_be_new(4_000_000))
+        self.assertTrue(handouts.may_be_new(77))
+
+    def test_where_the_os_does_not_say_every_pid_may_be_new(self) -> None:
+        """Without a last-created PID or a fork count (not Linux) every PID is checked."""
+        answers: tuple[tuple[int | None, int | None], ...] = ((None, 5000), (100, None))
+        for last, forks in answers:
+            handouts = PidHandouts(answering(last), answering(forks))
+            handouts.look()
+            handouts.look()
+            with self.subTest(last=last, forks=forks):
+                self.assertTrue(handouts.may_be_new(1234))
+
+
+@LINUX_ONLY
+class ReusedPidSessionTest(MonitorTestCase):
+    def test_a_reused_pid_ends_the_watch_instead_of_reading_the_newcomer(self) -> None:
+        """Watching one `sleep` by PID: when it dies and a new `sleep` gets its PID, the run ends as exited."""
+        first = subprocess.Popen(["sleep", "60"])
+        self.addCleanup(first.wait)
+        self.addCleanup(first.kill)
+        impostor: list[subprocess.Popen[bytes]] = []
+
+        def reuse_after_first_sample(sample: Sample) -> None:
+            if sample.index == 1:
+                # psutil tells processes apart by creation time in clock ticks (10 ms): be born later.
+                time.sleep(0.05)
+                first.kill()
+                first.wait()
+                second = reuse_pid(first.pid)
+                if second is not None:
+                    impostor.append(second)
+                    self.addCleanup(second.wait)
+                    self.addCleanup(second.kill)
+
+        sink = Collector(reuse_after_first_sample)
+        session = Session(TargetSet(targets.by_pid(first.pid)))
+        session.start()
+        result = session.run(0.2, 5, [sink], StopSignals())
+        if not impostor:
+            self.skipTest("the PID could not be handed out again (needs root and /proc/sys/kernel/ns_last_pid)")
+        self.assertEqual(result.samples, 1)
+        self.assertEqual([event.kind for event in sink.events], [EventKind.EXITED])

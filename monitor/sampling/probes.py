@@ -137,7 +137,8 @@ def read_process(
     run started) has neither a previous reading nor a primed CPU counter: its CPU % and rates are its
     averages since it was created, which is exact when it was born within the last interval. A first
     reading that is not a newcomer (the priming read at start) has no rates. `check_identity` may be
-    False only when no process was created since the last read, so that the PID cannot have been reused.
+    False only when the caller checks afterwards whether the PID was reused (the session does, for the
+    PIDs handed out since its previous tick).
     """
     try:
         with proc.oneshot():

@@ -17,7 +17,7 @@ from monitor.sampling.clock import ClockStats, TickClock
 from monitor.sampling.limits import headroom
 from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
 from monitor.sampling.signals import StopSignals
-from monitor.sampling.targets import IS_WINDOWS, TargetSet, owner
+from monitor.sampling.targets import IS_WINDOWS, PidHandouts, TargetSet, owner
 
 
 class EndReason(str, enum.Enum):
@@ -99,7 +99,11 @@ class Session:
     """
 
     def __init__(
-        self, targets: TargetSet, launched: subprocess.Popen[bytes] | None = None, keep_running: bool = False
+        self,
+        targets: TargetSet,
+        launched: subprocess.Popen[bytes] | None = None,
+        keep_running: bool = False,
+        handouts: PidHandouts | None = None,
     ) -> None:
         self.targets = targets
         self.launched = launched
@@ -115,6 +119,8 @@ class Session:
         self._unsent: list[ProcessEvent] = []
         self._first_monotonic: float | None = None
         self._previous: dict[int, ProcessReading] = {}
+        # Which PIDs went to new processes since the previous tick: only those are checked for reuse.
+        self._handouts = handouts or PidHandouts()
 
     def start(self) -> list[ProcessReading]:
         """Find the first targets and prime their CPU counters; MonitorError if every one is denied."""
@@ -133,6 +139,7 @@ class Session:
             else:
                 first.append(reading)
                 self._previous[pid] = reading
+        self._handouts.look()
         if not first and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
         return first
@@ -191,19 +198,23 @@ class Session:
         stamp = datetime.datetime.now().astimezone()
         now = time.monotonic()
         newcomers = {proc.pid for proc in self.targets.refresh()}
-        check_identity = not self.targets.nothing_created
-        readings = []
+        read: list[tuple[psutil.Process, ProcessReading | None]] = []
         denied_now = []
         for pid, proc in list(self.targets.live.items()):
             try:
-                reading = read_process(
-                    proc, self.targets.seen[pid], pid in newcomers, check_identity, self._previous.get(pid)
-                )
+                name, previous = self.targets.seen[pid], self._previous.get(pid)
+                reading = read_process(proc, name, pid in newcomers, check_identity=False, previous=previous)
             except AccessDeniedError:
                 self._deny(proc)
                 denied_now.append(pid)
                 continue
-            if reading is None:
+            read.append((proc, reading))
+        # Looked at after the reads: a PID reused before its read was handed out by now.
+        self._handouts.look()
+        readings = []
+        for proc, reading in read:
+            pid = proc.pid
+            if reading is None or (self._handouts.may_be_new(pid) and not proc.is_running()):
                 self._note_exit(proc)
                 continue
             readings.append(reading)

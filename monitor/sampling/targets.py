@@ -310,6 +310,72 @@ def last_created_pid() -> int | None:
         return None
 
 
+class PidHandouts:
+    """Which PIDs the OS may have handed to new processes between the last two looks.
+
+    Linux hands PIDs out in turn and says which it handed out last (last_created_pid), and how many
+    processes and threads it has created since boot (forks_since_boot). When the last PID moved
+    forward by at least the number created, every new one lies after the first look's last PID, up
+    to the second's: a watched PID outside that stretch cannot belong to a new process, so its
+    identity need not be read again. When fewer PIDs were passed than processes created, the count
+    wrapped round pid_max or root set /proc/sys/kernel/ns_last_pid back: then any PID may be new,
+    as it may where the OS does not say, and before the second look.
+    """
+
+    def __init__(
+        self,
+        last_created: Callable[[], int | None] | None = None,
+        forks: Callable[[], int | None] | None = None,
+    ) -> None:
+        self._read_last_created = last_created or last_created_pid
+        self._read_forks = forks or forks_since_boot
+        self._now: tuple[int, int] | None = None
+        self._before: tuple[int, int] | None = None
+
+    def look(self) -> None:
+        """Note the PID handed out last and the processes created so far."""
+        last_created, forks = self._read_last_created(), self._read_forks()
+        self._before = self._now
+        self._now = None if last_created is None or forks is None else (last_created, forks)
+
+    def may_be_new(self, pid: int) -> bool:
+        """True if `pid` may have been handed to a new process between the last two looks."""
+        if self._before is None or self._now is None:
+            return True
+        (last_before, forks_before), (last_now, forks_now) = self._before, self._now
+        created = forks_now - forks_before
+        if created == 0:
+            return False
+        if last_now - last_before < created:
+            return True
+        return last_before < pid <= last_now
+
+
+_stat_fd: int | None = None
+_FORKS_FIELD = b"\nprocesses "
+
+
+def forks_since_boot() -> int | None:
+    """How many processes and threads Linux has created since boot (/proc/stat), or None where it does not say."""
+    global _stat_fd
+    try:
+        if _stat_fd is None:
+            _stat_fd = os.open("/proc/stat", os.O_RDONLY)
+        data, offset = b"", 0
+        # The field follows one line per CPU and one per interrupt kind: read on until it is whole.
+        while True:
+            chunk = os.pread(_stat_fd, 65536, offset)
+            data += chunk
+            offset += len(chunk)
+            start = data.find(_FORKS_FIELD)
+            if start >= 0 and data.find(b"\n", start + 1) >= 0:
+                return int(data[start + len(_FORKS_FIELD) : data.index(b"\n", start + 1)])
+            if not chunk:
+                return None
+    except (OSError, ValueError):
+        return None
+
+
 def _descendants(proc: psutil.Process) -> list[psutil.Process]:
     try:
         return proc.children(recursive=True)
