@@ -280,21 +280,25 @@ def simulate_day(ticks: int, budget_s: float) -> tuple[int, dict[int, int], floa
     return ticks, rss_at, (time.perf_counter() - started) / ticks
 
 
+def _ratio(ours: float, reference: float) -> float:
+    return ours / reference if reference > 0 else float("inf")
+
+
 def check_fleet(checks: list[Check], cost: FleetCost, full_window_s: float) -> None:
     ours_ms = cost.ours_s / max(cost.samples, 1) * 1000
     theirs_ms = cost.theirs_s / max(cost.scrapes, 1) * 1000
-    ratio = ours_ms / theirs_ms if theirs_ms > 0 else float("inf")
+    ratio = _ratio(ours_ms, theirs_ms)
     checks.append(
         Check(
             f"{cost.count} instances: CPU per sample + scrape <= {TARGET_RATIO}x process-exporter's per scrape",
             f"ours {ours_ms:.1f} ms ({cost.samples} samples), process-exporter {theirs_ms:.1f} ms "
             f"({cost.scrapes} scrapes), ratio {ratio:.2f}; bare psutil loop {cost.floor_s * 1000:.1f} ms "
-            f"({cost.floor_s * 1000 / theirs_ms:.2f}x theirs, ours {ours_ms / (cost.floor_s * 1000):.2f}x it)",
+            f"({_ratio(cost.floor_s * 1000, theirs_ms):.2f}x theirs)",
             ratio <= TARGET_RATIO,
         )
     )
     floor_ms = cost.floor_s * 1000
-    over_floor = ours_ms / floor_ms if floor_ms > 0 else float("inf")
+    over_floor = _ratio(ours_ms, floor_ms)
     checks.append(
         Check(
             f"{cost.count} instances: CPU per sample + scrape <= {FLOOR_RATIO}x a bare psutil loop at the same pace",
@@ -303,7 +307,7 @@ def check_fleet(checks: list[Check], cost: FleetCost, full_window_s: float) -> N
         )
     )
     steady_ms = ours_ms + full_window_s * 1000
-    steady = steady_ms / theirs_ms if theirs_ms > 0 else float("inf")
+    steady = _ratio(steady_ms, theirs_ms)
     checks.append(
         Check(
             f"{cost.count} instances, one-hour window full: the same <= {TARGET_RATIO}x",

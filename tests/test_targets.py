@@ -326,6 +326,15 @@ class LoadavgShortcutTest(MonitorTestCase):
                 return
         self.fail("the last created PID never matched a process just started")
 
+    def test_forks_since_boot_counts_a_process_just_started(self) -> None:
+        """/proc/stat's count of created processes grows by at least one per process started."""
+        before = targets.forks_since_boot()
+        proc = subprocess.Popen(["true"])
+        proc.wait()
+        after = targets.forks_since_boot()
+        assert before is not None and after is not None
+        self.assertGreaterEqual(after - before, 1)
+
     def test_nothing_created_skips_the_search(self) -> None:
         """While the last created PID stays the same the root finder is not called; a new one calls it again."""
         calls: list[int] = []
@@ -372,26 +381,23 @@ class BadNamesEndToEndTest(MonitorTestCase):
                 self.assertEqual(summary["pids"], {str(proc.pid): name})
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 def answering(value: int | None) -> Callable[[], int | None]:
     """A reader that always gives `value`."""
     return lambda: value
 
 
 class PidHandoutsTest(unittest.TestCase):
-    def handouts(self, last: int, forks: int) -> tuple[PidHandouts, dict[str, int]]:
-        """PidHandouts reading a faked last PID and fork count (a real machine creates processes at any time)."""
+    def handouts(self, last: int, forks: int) -> tuple[PidHandouts, dict[str, int], FakeMonotonic]:
+        """PidHandouts reading a faked last PID, fork count and clock (a real machine creates processes at any time)."""
         state = {"last": last, "forks": forks}
-        handouts = PidHandouts(lambda: state["last"], lambda: state["forks"])
+        clock = FakeMonotonic()
+        handouts = PidHandouts(lambda: state["last"], lambda: state["forks"], monotonic=clock, recheck_all_s=10.0)
         handouts.look()
-        return handouts, state
+        return handouts, state, clock
 
     def test_only_pids_handed_out_between_the_last_two_looks_may_be_new(self) -> None:
         """Three processes created while the last PID moved from 100 to 105: 101 to 105 may be new, 100 and 106 not."""
-        handouts, state = self.handouts(100, 5000)
+        handouts, state, _ = self.handouts(100, 5000)
         self.assertTrue(handouts.may_be_new(7))  # one look says nothing yet
         state.update(last=105, forks=5003)
         handouts.look()
@@ -399,13 +405,13 @@ class PidHandoutsTest(unittest.TestCase):
 
     def test_nothing_created_means_no_pid_is_new(self) -> None:
         """With the fork count unchanged, no PID may be new."""
-        handouts, _ = self.handouts(100, 5000)
+        handouts, _, _ = self.handouts(100, 5000)
         handouts.look()
         self.assertFalse(any(handouts.may_be_new(pid) for pid in range(1, 200)))
 
     def test_a_pid_cursor_set_back_makes_every_pid_suspect(self) -> None:
         """One process created but the last PID the same (ns_last_pid set back, or a wrap): any PID may be new."""
-        handouts, state = self.handouts(100, 5000)
+        handouts, state, _ = self.handouts(100, 5000)
         state.update(forks=5001)
         handouts.look()
         self.assertTrue(handouts.may_be_new(100))
@@ -414,6 +420,20 @@ class PidHandoutsTest(unittest.TestCase):
         handouts.look()
         self.assertTrue(handouts.may_be_new(4_000_000))
         self.assertTrue(handouts.may_be_new(77))
+
+    def test_every_pid_is_suspect_again_once_every_recheck_period(self) -> None:
+        """Whatever the counts say, every PID may be new at the first look 10 s after the last such look."""
+        handouts, state, clock = self.handouts(100, 5000)
+        clock.now += 9.9
+        handouts.look()
+        self.assertFalse(handouts.may_be_new(42))
+        clock.now += 0.1
+        handouts.look()
+        self.assertTrue(handouts.may_be_new(42))
+        clock.now += 1.0
+        state.update(last=101, forks=5001)
+        handouts.look()
+        self.assertEqual([pid for pid in range(95, 110) if handouts.may_be_new(pid)], [101])
 
     def test_where_the_os_does_not_say_every_pid_may_be_new(self) -> None:
         """Without a last-created PID or a fork count (not Linux) every PID is checked."""
@@ -455,3 +475,33 @@ class ReusedPidSessionTest(MonitorTestCase):
             self.skipTest("the PID could not be handed out again (needs root and /proc/sys/kernel/ns_last_pid)")
         self.assertEqual(result.samples, 1)
         self.assertEqual([event.kind for event in sink.events], [EventKind.EXITED])
+
+    def test_a_pid_reused_while_the_session_starts_is_never_read(self) -> None:
+        """A PID reused between finding the process and the first tick gives no sample of the newcomer."""
+        first = subprocess.Popen(["sleep", "60"])
+        self.addCleanup(first.wait)
+        self.addCleanup(first.kill)
+        find_first = targets.by_pid(first.pid)
+        impostor: list[subprocess.Popen[bytes]] = []
+
+        def reuse_on_first_look() -> int | None:
+            if not impostor:
+                time.sleep(0.05)  # a later creation time (psutil keeps it in 10 ms ticks)
+                first.kill()
+                first.wait()
+                second = reuse_pid(first.pid)
+                if second is None:
+                    self.skipTest("the PID could not be handed out again (needs root and /proc/sys/kernel/ns_last_pid)")
+                impostor.append(second)
+                self.addCleanup(second.wait)
+                self.addCleanup(second.kill)
+            return targets.last_created_pid()
+
+        session = Session(TargetSet(find_first), handouts=PidHandouts(last_created=reuse_on_first_look))
+        self.assertEqual(session.start(), [])
+        result = session.run(0.2, 3, [Collector()], StopSignals())
+        self.assertEqual(result.samples, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

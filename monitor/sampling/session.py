@@ -124,6 +124,8 @@ class Session:
 
     def start(self) -> list[ProcessReading]:
         """Find the first targets and prime their CPU counters; MonitorError if every one is denied."""
+        # Looked at before the targets are found: a PID reused after that is in the first tick's stretch.
+        self._handouts.look()
         self.targets.refresh()
         first = []
         denied_now = []
@@ -139,7 +141,6 @@ class Session:
             else:
                 first.append(reading)
                 self._previous[pid] = reading
-        self._handouts.look()
         if not first and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
         return first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -305,9 +306,10 @@ def last_created_pid() -> int | None:
     try:
         if _loadavg_fd is None:
             _loadavg_fd = os.open("/proc/loadavg", os.O_RDONLY)
-        return int(os.pread(_loadavg_fd, 128, 0).split()[-1])
+        last = int(os.pread(_loadavg_fd, 128, 0).split()[-1])
     except (OSError, ValueError, IndexError):
         return None
+    return last if last > 0 else None  # a /proc that does not count (some sandboxes say 0)
 
 
 class PidHandouts:
@@ -320,35 +322,58 @@ class PidHandouts:
     identity need not be read again. When fewer PIDs were passed than processes created, the count
     wrapped round pid_max or root set /proc/sys/kernel/ns_last_pid back: then any PID may be new,
     as it may where the OS does not say, and before the second look.
+
+    The kernel can also hand out a PID out of turn (clone3 with a chosen PID, a fork that fails
+    after taking its PID, a /proc that counts for another PID namespace), so every PID counts as
+    possibly new at least once every `recheck_all_s` seconds: an impostor the counts miss is
+    caught within that time.
     """
+
+    RECHECK_ALL_S = 10.0
 
     def __init__(
         self,
         last_created: Callable[[], int | None] | None = None,
         forks: Callable[[], int | None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        recheck_all_s: float = RECHECK_ALL_S,
     ) -> None:
         self._read_last_created = last_created or last_created_pid
         self._read_forks = forks or forks_since_boot
+        self._monotonic = monotonic
+        self._recheck_all_s = recheck_all_s
+        self._last_recheck_all = -math.inf
         self._now: tuple[int, int] | None = None
-        self._before: tuple[int, int] | None = None
+        self._stretch: tuple[int, int] | None = None  # the PIDs in (first, second]; None: any PID
+        self._nothing_created = False
 
     def look(self) -> None:
         """Note the PID handed out last and the processes created so far."""
         last_created, forks = self._read_last_created(), self._read_forks()
-        self._before = self._now
+        before = self._now
         self._now = None if last_created is None or forks is None else (last_created, forks)
+        self._stretch, self._nothing_created = None, False
+        now = self._monotonic()
+        if before is None or self._now is None or now - self._last_recheck_all >= self._recheck_all_s:
+            self._last_recheck_all = now
+            return
+        (last_before, forks_before), (last_now, forks_now) = before, self._now
+        created = forks_now - forks_before
+        if created == 0:
+            self._nothing_created = True
+        elif last_now - last_before >= created:
+            self._stretch = (last_before, last_now)
+        else:
+            self._last_recheck_all = now
 
     def may_be_new(self, pid: int) -> bool:
         """True if `pid` may have been handed to a new process between the last two looks."""
-        if self._before is None or self._now is None:
-            return True
-        (last_before, forks_before), (last_now, forks_now) = self._before, self._now
-        created = forks_now - forks_before
-        if created == 0:
+        if self._nothing_created:
             return False
-        if last_now - last_before < created:
+        if self._stretch is None:
             return True
-        return last_before < pid <= last_now
+        first, second = self._stretch
+        return first < pid <= second
 
 
 _stat_fd: int | None = None
@@ -361,19 +386,17 @@ def forks_since_boot() -> int | None:
     try:
         if _stat_fd is None:
             _stat_fd = os.open("/proc/stat", os.O_RDONLY)
-        data, offset = b"", 0
-        # The field follows one line per CPU and one per interrupt kind: read on until it is whole.
-        while True:
-            chunk = os.pread(_stat_fd, 65536, offset)
-            data += chunk
-            offset += len(chunk)
-            start = data.find(_FORKS_FIELD)
-            if start >= 0 and data.find(b"\n", start + 1) >= 0:
-                return int(data[start + len(_FORKS_FIELD) : data.index(b"\n", start + 1)])
-            if not chunk:
-                return None
+        # Read whole in one call: each read regenerates the file, so two reads could splice two moments.
+        size = 65536
+        data = os.pread(_stat_fd, size, 0)
+        while len(data) == size:
+            size *= 4
+            data = os.pread(_stat_fd, size, 0)
+        start = data.index(_FORKS_FIELD) + len(_FORKS_FIELD)
+        forks = int(data[start : data.index(b"\n", start)])
     except (OSError, ValueError):
         return None
+    return forks if forks > 0 else None  # a /proc that does not count (some sandboxes say 0)
 
 
 def _descendants(proc: psutil.Process) -> list[psutil.Process]:
