@@ -60,7 +60,7 @@ class WindowedTrendTest(unittest.TestCase):
         self.assertEqual(windowed.analyses, 30)
 
     def test_refreshes_are_spaced_once_the_window_has_filled(self) -> None:
-        """With a 60 s refresh, a fast analysis still runs every tick while the window fills, then every 60 s."""
+        """60 s refresh: every tick until a first verdict, a quarter more data apart while filling, then every 60 s."""
         windowed = WindowedTrend(3600, interval_s=1.0, quantum=4096, clock=FakeClock(0.0001), refresh_s=60.0)
         rng = np.random.default_rng(3)
         analysed_at = []
@@ -69,7 +69,11 @@ class WindowedTrendTest(unittest.TestCase):
             windowed.add(float(k), 50 * MIB + float(rng.normal(0, 64 * 1024)))
             if windowed.analyses > before:
                 analysed_at.append(k)
-        self.assertEqual(analysed_at[:9], list(range(9)))  # inconclusive until 8 samples: every tick
+        self.assertEqual(analysed_at[:8], list(range(8)))  # inconclusive until 8 samples: every tick
+        # While it fills, a verdict is refreshed once the data has grown by a quarter, not every tick.
+        filling = [k for k in analysed_at if 16 <= k < 240]
+        self.assertTrue(all(later - earlier >= earlier // 4 for earlier, later in zip(filling, filling[1:])), filling)
+        self.assertLess(len(filling), 20)
         gaps = np.diff(analysed_at[-10:])
         self.assertTrue(all(gap == 60 for gap in gaps), gaps)
         self.assertLess(len(analysed_at), 3600 // 10)
