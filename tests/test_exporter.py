@@ -19,7 +19,7 @@ from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import Sample
-from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, smaps_private_bytes, unique_name
+from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, smaps_private_bytes, unique_name
 from tests.prometheus import NEEDS_PROMETHEUS, PROMTOOL, PrometheusServer, free_port, http_get, wait_until
 
 MIB = 1024 * 1024
@@ -44,6 +44,7 @@ class ScrapedByPrometheusTest(MonitorTestCase):
         self.leaker = self.start_workload(self.leaking, "--leak-mib-per-s", "8", "--busy", "--seconds", "120")
         self.start_workload(self.steady)
         _base, _, logs = self.make_dirs()
+        self.logs = logs
         self.port = free_port()
         self.exporter = subprocess.Popen(
             [
@@ -66,6 +67,11 @@ class ScrapedByPrometheusTest(MonitorTestCase):
         assert self.exporter.stdout is not None
         self.assertIn("Serving http://", self.exporter.stdout.readline())
         self.prometheus = PrometheusServer(self, [f"127.0.0.1:{self.port}"])
+
+    def _samples_served(self) -> float:
+        text = http_get(f"http://127.0.0.1:{self.port}/metrics")
+        counts = [line for line in text.splitlines() if line.startswith("procmon_sample_duration_seconds_count")]
+        return float(counts[0].split()[-1]) if counts else 0.0
 
     def _reap_exporter(self) -> None:
         if self.exporter.poll() is None:
@@ -126,6 +132,16 @@ class ScrapedByPrometheusTest(MonitorTestCase):
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", self.port))
             probe.listen()
+
+    def test_the_log_keeps_events_not_samples(self) -> None:
+        """The exporter's log names the processes it watches and its stop, with no line per sample."""
+        wait_until(lambda: self._samples_served() >= 3, 10.0, "three samples")
+        self.exporter.send_signal(signal.SIGTERM)
+        self.assertEqual(self.exporter.wait(5), 143)
+        log = only_file(self.logs, "*.log").read_text(encoding="utf-8")
+        self.assertIn(f"watching '{self.leaking}': pid {self.leaker.pid}\n", log)
+        self.assertIn("stopped after", log)
+        self.assertNotIn(" sample ", log)
 
 
 def reading(pid: int, cpu_seconds: float) -> ProcessReading:

@@ -21,6 +21,7 @@ from monitor.output.csv_report import DetailSink, ReportSink
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
+from monitor.output.units import pid_list
 from monitor.sampling import targets
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Sample, Session, Sink
@@ -80,17 +81,21 @@ def serve(options: Options, console: Console) -> ExitStatus:
         with run_log(paths[LOG_SUFFIX]) as log, StopSignals() as stop:
             if options.write_reports:
                 sinks += [RowsOnly(ReportSink(paths[REPORT_SUFFIX])), RowsOnly(DetailSink(paths[DETAIL_SUFFIX]))]
-            sinks.append(LogSink(log))
+            # A day at -s 1 would add 86,400 sample lines: the log keeps events, /metrics the samples.
+            sinks.append(LogSink(log, every_sample=False))
             session = Session(watched, keep_running=True)
             # scipy.stats loads in a second: before the first tick, not inside the first verdict.
             load_statistics()
-            session.start()
+            first = session.start()
             shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
             every = f"sampling every {options.interval_s:g} s"
             line = f"Serving http://{shown}/metrics for {', '.join(labels)}, {every}; stop with Ctrl-C or SIGTERM"
             console.line(line)
             log.info("options: %s", options)
             log.info(line)
+            for label in labels:
+                pids = [reading.pid for reading in first if label_of(reading.pid, reading.name) == label]
+                log.info("watching '%s': %s", label, pid_list(pids, limit=None) if pids else "no process yet")
             result = session.run(options.interval_s, options.sample_count, sinks, stop)
             if result.error is not None:
                 log.error(result.error)

@@ -23,10 +23,15 @@ _SAMPLE_FORMAT = "sample %s " + " ".join(f"{column}=%s" for column in REPORT_COL
 
 
 class LogSink(Sink):
-    """Logs each sample at DEBUG, joins, exits and refusals at INFO, and the first time the README rule holds."""
+    """Logs each sample at DEBUG, joins, exits and refusals at INFO, and the first time the README rule holds.
 
-    def __init__(self, log: logging.Logger) -> None:
+    With `every_sample` False (the exporter, which runs for months and serves its samples over
+    HTTP) the per-sample lines are left out, so the log grows with events only.
+    """
+
+    def __init__(self, log: logging.Logger, every_sample: bool = True) -> None:
         self._log = log
+        self._every_sample = every_sample
         self._heuristic = RunningHeuristic()
         self._warned = False
         self._events = EventGroups()
@@ -35,7 +40,8 @@ class LogSink(Sink):
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
         self._flush_events()
-        self._log.debug(_SAMPLE_FORMAT, *report_row(sample))
+        if self._every_sample:
+            self._log.debug(_SAMPLE_FORMAT, *report_row(sample))
         for reading in sample.readings:
             if None in reading.values:
                 self._note_missing(reading)
