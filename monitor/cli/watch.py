@@ -42,6 +42,18 @@ from monitor.sampling.session import EndReason, RunResult, Session, Sink
 from monitor.sampling.signals import StopSignals
 
 
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What every step of one monitoring run shares: its options, target, files, log, console and signals."""
+
+    options: Options
+    target: Target
+    paths: dict[str, Path]
+    log: logging.Logger
+    console: Console
+    stop: StopSignals
+
+
 def watch(options: Options, console: Console) -> ExitStatus:
     """Monitor what the options name and write every output; MonitorError for what the user can fix."""
     started = datetime.datetime.now().astimezone()
@@ -54,19 +66,18 @@ def watch(options: Options, console: Console) -> ExitStatus:
             target = resolve_target(options, launched)
             paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
             with run_log(paths[LOG_SUFFIX]) as log:
+                run = Run(options, target, paths, log, console, stop)
                 frame_sink = FrameSink()
                 breakdown = MemoryBreakdown()
-                result = _sample(options, target, paths, log, launched, console, frame_sink, breakdown, stop)
+                result = _sample(run, launched, frame_sink, breakdown)
                 signals_while_sampling = stop.count
                 if launched is not None:
                     result.command_status, sentence = finish_command(launched)
                     log.info(sentence)
                     result.notes.append(sentence)
                 if result.samples == 0:
-                    return _nothing_sampled(target, paths, result, log, console)
-                return _finish(
-                    options, target, paths, result, frame_sink, breakdown, log, console, stop, signals_while_sampling
-                )
+                    return _nothing_sampled(run, result)
+                return _finish(run, result, frame_sink, breakdown, signals_while_sampling)
         finally:
             # On an error path the command, and everything it started, still must not outlive us.
             if launched is not None and launched.returncode is None:
@@ -98,16 +109,9 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
 
 
 def _sample(
-    options: Options,
-    target: Target,
-    paths: dict[str, Path],
-    log: logging.Logger,
-    launched: subprocess.Popen[bytes] | None,
-    console: Console,
-    frame_sink: FrameSink,
-    breakdown: MemoryBreakdown,
-    stop: StopSignals,
+    run: Run, launched: subprocess.Popen[bytes] | None, frame_sink: FrameSink, breakdown: MemoryBreakdown
 ) -> RunResult:
+    options, target, paths, log, console = run.options, run.target, run.paths, run.log, run.console
     log.info("options: %s", options)
     watched = targets.TargetSet(target.find_roots, include_children=options.include_children or launched is not None)
     # Memory first, then disk: a failed write still leaves the sample in the summary.
@@ -144,11 +148,11 @@ def _sample(
                 ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count, options.wide)
             )
         breakdown.read_start(session.targets)
-        result = session.run(options.interval_s, options.sample_count, sinks, stop)
+        result = session.run(options.interval_s, options.sample_count, sinks, run.stop)
         breakdown.read_end(session.targets)
     finally:
         _close(sinks)
-    if stop.requested and result.samples:
+    if run.stop.requested and result.samples:
         # Said at once: the summary takes a second or two, which otherwise invites a second Ctrl-C.
         stopping = f"stopping after {plural(result.samples, 'sample')}; writing the summary..."
         console.summary(stopping)
@@ -166,10 +170,9 @@ def _abandon(sinks: list[Sink], paths: dict[str, Path]) -> None:
     _discard_reports(paths)
 
 
-def _nothing_sampled(
-    target: Target, paths: dict[str, Path], result: RunResult, log: logging.Logger, console: Console
-) -> ExitStatus:
+def _nothing_sampled(run: Run, result: RunResult) -> ExitStatus:
     """End a run that took no sample: no report is kept; an error, or the signal's status."""
+    target, paths, log, console = run.target, run.paths, run.log, run.console
     _discard_reports(paths)
     if result.error is not None:
         raise MonitorError(result.error)
@@ -189,18 +192,10 @@ def _close(sinks: list[Sink]) -> None:
 
 
 def _finish(
-    options: Options,
-    target: Target,
-    paths: dict[str, Path],
-    result: RunResult,
-    frame_sink: FrameSink,
-    breakdown: MemoryBreakdown,
-    log: logging.Logger,
-    console: Console,
-    stop: StopSignals,
-    signals_while_sampling: int,
+    run: Run, result: RunResult, frame_sink: FrameSink, breakdown: MemoryBreakdown, signals_while_sampling: int
 ) -> ExitStatus:
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
+    options, target, paths, log, console, stop = run.options, run.target, run.paths, run.log, run.console, run.stop
     frame = frame_sink.frame()
     analysis = analyze(frame, result.headroom)
     per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
