@@ -122,11 +122,13 @@ class LaunchedTreeTest(MonitorTestCase):
 @LINUX_ONLY
 class LaunchedEndToEndTest(MonitorTestCase):
     def test_nothing_the_command_started_outlives_the_monitor(self) -> None:
-        """main.py -d 2 -s 1 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM), no process left."""
-        _, reports, _ = self.make_dirs()
+        """main.py -d 2 -s 1 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM) said once, no process left."""
+        _, reports, logs = self.make_dirs()
         result = self.run_monitor("-d", "2", "-s", "1", *self.out_args, "--", "sh", "-c", "sleep 40; echo done")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("was terminated (status 143, SIGTERM)", result.stdout)
+        log = only_file(logs, "*.log").read_text(encoding="utf-8")
+        self.assertEqual(log.count("was terminated (status 143, SIGTERM)"), 1, log)
         summary = json.loads(only_file(reports, "*.json").read_text(encoding="utf-8"))
         self.assertEqual(summary["command_status"], 143)
         detail = read_csv(only_file(reports, "*_processes.csv"))

@@ -134,13 +134,13 @@ class ScrapedByPrometheusTest(MonitorTestCase):
             probe.listen()
 
     def test_the_log_keeps_events_not_samples(self) -> None:
-        """The exporter's log names the processes it watches and its stop, with no line per sample."""
+        """The exporter's log names the processes it watches and why it stopped, with no line per sample."""
         wait_until(lambda: self._samples_served() >= 3, 10.0, "three samples")
         self.exporter.send_signal(signal.SIGTERM)
         self.assertEqual(self.exporter.wait(5), 143)
         log = only_file(self.logs, "*.log").read_text(encoding="utf-8")
         self.assertIn(f"watching '{self.leaking}': pid {self.leaker.pid}\n", log)
-        self.assertIn("stopped after", log)
+        self.assertIn("stopped by SIGTERM (exit status 143) after ", log)
         self.assertNotIn(" sample ", log)
 
 
@@ -196,6 +196,44 @@ class ExporterCountersTest(unittest.TestCase):
             self.assertIn(f"# TYPE {family}", text)
         self.assertIn('procmon_processes{name="app"} 1.0', text)
 
+    def test_a_name_whose_processes_all_exited_serves_zero_sums(self) -> None:
+        """Once every process of a name is gone its summed gauges are 0, not missing, and its counters stay."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink.add(sample(1, reading(1, 1.0)))
+        sink.add(sample(2, reading(1, 3.0)))
+        sink.add(sample(3))
+        text = generate_latest(registry_for(sink)).decode()
+        for line in (
+            'procmon_processes{name="app"} 0.0',
+            'procmon_private_memory_bytes{name="app"} 0.0',
+            'procmon_open_handles{name="app"} 0.0',
+            'procmon_threads{name="app"} 0.0',
+            'procmon_cpu_seconds_total{name="app"} 2.0',
+        ):
+            self.assertIn(line, text.splitlines())
+
+
+@LINUX_ONLY
+class ServeStartTest(MonitorTestCase):
+    def test_a_port_in_use_is_one_line_and_leaves_no_log(self) -> None:
+        """--serve on a port something else listens on: exit 1, one line naming the address, no empty log left."""
+        _base, _, logs = self.make_dirs()
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = subprocess.run(
+                [sys.executable, str(MAIN), "--serve", f"127.0.0.1:{port}", "-p", "x", "-l", str(logs)],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=60,
+            )
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stderr.splitlines(), [done.stderr.strip()])
+        self.assertIn(f"cannot serve on 127.0.0.1:{port}", done.stderr)
+        self.assertEqual(list(logs.iterdir()), [])
+
 
 class ServeOptionsTest(unittest.TestCase):
     def test_serve_takes_several_names_and_needs_no_duration(self) -> None:
@@ -207,7 +245,8 @@ class ServeOptionsTest(unittest.TestCase):
         self.assertFalse(options.write_reports)
 
     def test_serve_options_are_checked(self) -> None:
-        """Bad ports, several -p without --serve, a window under 8 samples and --per-pid alone are usage errors."""
+        """Bad ports, several -p without --serve, a window under 8 samples, --per-pid alone and --fail-on-leak
+        with --serve are usage errors."""
         for argv in (
             ["--serve", "70000", "-p", "a"],
             ["--serve", "host:port", "-p", "a"],
@@ -215,9 +254,17 @@ class ServeOptionsTest(unittest.TestCase):
             ["--serve", "9877", "-p", "a", "-s", "1", "--window", "5"],
             ["-p", "a", "-d", "5", "--per-pid"],
             ["--serve", "9877", "-d", "5", "--", "sleep", "9"],
+            ["--serve", "9877", "-p", "a", "--fail-on-leak"],
         ):
             with self.subTest(argv=argv), self.assertRaises(UsageError):
                 parse_options(argv)
+
+    def test_an_exporter_option_alone_is_named(self) -> None:
+        """--per-pid without --serve names --per-pid only, and how to fix it."""
+        with self.assertRaises(UsageError) as caught:
+            parse_options(["-p", "a", "-d", "5", "--per-pid"])
+        expected = "--per-pid goes with --serve [HOST:]PORT: add --serve, or leave --per-pid out"
+        self.assertEqual(str(caught.exception), expected)
 
 
 if __name__ == "__main__":

@@ -286,7 +286,10 @@ def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list
     if chosen == 0:
         raise UsageError("nothing to monitor: give -p NAME, --pid PID, --cmdline PATTERN or -- COMMAND (see --help)")
     if args.serve is None and (args.window is not None or args.per_pid):
-        raise UsageError("--window and --per-pid go with --serve [HOST:]PORT")
+        given = "--window" if args.window is not None else "--per-pid"
+        raise UsageError(f"{given} goes with --serve [HOST:]PORT: add --serve, or leave {given} out")
+    if args.serve is not None and args.fail_on_leak:
+        raise UsageError("--fail-on-leak ends a run with status 3; an exporter serves procmon_leak: leave it out")
     if args.serve is not None and command:
         raise UsageError("--serve watches running processes: give -p, --pid or --cmdline, not a command after --")
     if args.window is not None and args.window < 8 * args.sampling:

@@ -5,8 +5,10 @@ Nothing is written to disk but the log, unless -r asks for the report CSVs too.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import signal
 from typing import Callable
 
 from prometheus_client import start_http_server
@@ -21,7 +23,7 @@ from monitor.output.csv_report import DetailSink, ReportSink
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
-from monitor.output.units import pid_list
+from monitor.output.units import pid_list, plural
 from monitor.sampling import targets
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Sample, Session, Sink
@@ -70,11 +72,16 @@ def serve(options: Options, console: Console) -> ExitStatus:
         reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
         places |= {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir}
     paths = claim_files(run_stem("-".join(labels), started), places)
+    shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
     try:
         server, thread = start_http_server(port, addr=host, registry=registry_for(exporter))
     except OSError as exc:
+        for path in paths.values():  # still empty: nothing to keep from a run that never started
+            with contextlib.suppress(OSError):
+                path.unlink()
         raise MonitorError(
-            f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another port with --serve [HOST:]PORT"
+            f"cannot serve on {shown} ({exc.strerror or exc}); "
+            "give a free port, and an address of this machine, with --serve [HOST:]PORT"
         ) from None
     sinks: list[Sink] = [exporter]
     try:
@@ -87,7 +94,6 @@ def serve(options: Options, console: Console) -> ExitStatus:
             # scipy.stats loads in a second: before the first tick, not inside the first verdict.
             load_statistics()
             first = session.start()
-            shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
             every = f"sampling every {options.interval_s:g} s"
             line = f"Serving http://{shown}/metrics for {', '.join(labels)}, {every}; stop with Ctrl-C or SIGTERM"
             console.line(line)
@@ -100,7 +106,12 @@ def serve(options: Options, console: Console) -> ExitStatus:
             if result.error is not None:
                 log.error(result.error)
                 raise MonitorError(result.error)
-            log.info("stopped after %d samples", result.samples)
+            if stop.signum is not None:
+                status = status_for_signal(stop.signum)
+                stopped_by = f"by {signal.Signals(stop.signum).name} (exit status {status.value})"
+            else:
+                stopped_by = "at the end of -d"
+            log.info("stopped %s after %s", stopped_by, plural(result.samples, "sample"))
     finally:
         for sink in sinks:
             sink.close()

@@ -73,8 +73,7 @@ def watch(options: Options, console: Console) -> ExitStatus:
                 signals_while_sampling = stop.count
                 if launched is not None:
                     result.command_status, sentence = finish_command(launched)
-                    log.info(sentence)
-                    result.notes.append(sentence)
+                    result.notes.append(sentence)  # printed and logged with the summary
                 if result.samples == 0:
                     return _nothing_sampled(run, result)
                 return _finish(run, result, frame_sink, breakdown, signals_while_sampling)
@@ -174,6 +173,8 @@ def _nothing_sampled(run: Run, result: RunResult) -> ExitStatus:
     """End a run that took no sample: no report is kept; an error, or the signal's status."""
     target, paths, log, console = run.target, run.paths, run.log, run.console
     _discard_reports(paths)
+    for note in result.notes:
+        log.info(note)
     if result.error is not None:
         raise MonitorError(result.error)
     if result.stop_signal is not None:

@@ -28,6 +28,7 @@ REFRESHES_PER_WINDOW = 240
 # Upper bounds (seconds) of the sample-duration histogram's buckets; +Inf is added.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _GAUGES = tuple((index, metric) for index, metric in enumerate(METRIC_TABLE) if metric.exported)
+_GAUGE_COLUMNS = tuple(metric.column for _, metric in _GAUGES)
 Family = Union[GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily]
 
 
@@ -107,6 +108,10 @@ class ExporterSink(Sink):
             self._count(group, reading.pid, reading.counters)
         for pid in [pid for pid in self._last_counters if pid not in live]:
             del self._last_counters[pid]
+        for group in self._groups.values():
+            if not group.processes:
+                # No process of the name now: the sums are 0, not unknown (a dashboard shows 0, not a gap).
+                group.totals = dict.fromkeys(_GAUGE_COLUMNS, 0.0)
         for label, group in self._groups.items():
             self._judge(label, group, sample.elapsed_s)
         self.snapshot = self._snapshot()
