@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import unittest
-from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -221,18 +220,8 @@ class ParseSmapsPropertiesTest(unittest.TestCase):
         self.assertEqual(parsed.private_bytes, sum(sum(private) for _, _, private, _ in blocks) * 1024)
 
 
-@dataclass(frozen=True)
-class Stats:
-    """A kind's totals as the analysis takes them."""
-
-    private_bytes: int = 0
-    swapped_bytes: int = 0
-    mappings: int = 0
-    largest_bytes: int = 0
-
-
-def summary(**kinds: tuple[int, int, int, int]) -> dict[str, Stats]:
-    return {kind: Stats(*values) for kind, values in kinds.items()}
+def summary(**kinds: tuple[int, int, int, int]) -> dict[str, KindTotals]:
+    return {kind: KindTotals(*values) for kind, values in kinds.items()}
 
 
 class GrowthTest(unittest.TestCase):
@@ -285,7 +274,7 @@ class GrowthTest(unittest.TestCase):
 
 
 stats = st.builds(
-    Stats, st.integers(0, 1 << 40), st.integers(0, 1 << 40), st.integers(0, 10**5), st.integers(0, 1 << 40)
+    KindTotals, st.integers(0, 1 << 40), st.integers(0, 1 << 40), st.integers(0, 10**5), st.integers(0, 1 << 40)
 )
 maps = st.dictionaries(st.integers(1, 50), st.dictionaries(st.sampled_from(KINDS), stats), max_size=8)
 
