@@ -293,23 +293,49 @@ class TargetSet:
         added.append(proc)
 
 
-_loadavg_fd: int | None = None
+class _KernelCount:
+    """One count the kernel keeps in a /proc file, read whole through a descriptor kept open.
 
-
-def last_created_pid() -> int | None:
-    """The PID most recently handed out on this machine, or None where the OS does not say (not Linux).
-
-    Linux reports it as the last field of /proc/loadavg: one small read instead of listing /proc.
-    The file stays open for the life of the process, so each tick costs a single pread.
+    Each read makes the kernel write the file anew, so it is read in one call (two reads could
+    splice two moments); keeping it open makes each read a single pread.
     """
-    global _loadavg_fd
-    try:
-        if _loadavg_fd is None:
-            _loadavg_fd = os.open("/proc/loadavg", os.O_RDONLY)
-        last = int(os.pread(_loadavg_fd, 128, 0).split()[-1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return last if last > 0 else None  # a /proc that does not count (some sandboxes say 0)
+
+    def __init__(self, path: str, parse: Callable[[bytes], int]) -> None:
+        self._path = path
+        self._parse = parse
+        self._fd: int | None = None
+
+    def __call__(self) -> int | None:
+        """The count, or None where the OS does not say (not Linux, or a sandbox whose /proc reports 0)."""
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDONLY)
+            size = 65536
+            data = os.pread(self._fd, size, 0)
+            while len(data) == size:
+                size *= 4
+                data = os.pread(self._fd, size, 0)
+            count = self._parse(data)
+        except (OSError, ValueError, IndexError):
+            return None
+        return count if count > 0 else None
+
+
+def _field_after(label: bytes) -> Callable[[bytes], int]:
+    """A parser for the number on the line that starts with `label`."""
+
+    def parse(data: bytes) -> int:
+        start = data.index(b"\n" + label) + len(label) + 1
+        return int(data[start : data.index(b"\n", start)])
+
+    return parse
+
+
+# The PID most recently handed out: the last field of /proc/loadavg, one small read instead of
+# listing /proc.
+last_created_pid = _KernelCount("/proc/loadavg", lambda data: int(data.split()[-1]))
+# How many processes and threads Linux has created since boot.
+forks_since_boot = _KernelCount("/proc/stat", _field_after(b"processes "))
 
 
 class PidHandouts:
@@ -345,14 +371,13 @@ class PidHandouts:
         self._last_recheck_all = -math.inf
         self._now: tuple[int, int] | None = None
         self._stretch: tuple[int, int] | None = None  # the PIDs in (first, second]; None: any PID
-        self._nothing_created = False
 
     def look(self) -> None:
         """Note the PID handed out last and the processes created so far."""
         last_created, forks = self._read_last_created(), self._read_forks()
         before = self._now
         self._now = None if last_created is None or forks is None else (last_created, forks)
-        self._stretch, self._nothing_created = None, False
+        self._stretch = None
         now = self._monotonic()
         if before is None or self._now is None or now - self._last_recheck_all >= self._recheck_all_s:
             self._last_recheck_all = now
@@ -360,7 +385,7 @@ class PidHandouts:
         (last_before, forks_before), (last_now, forks_now) = before, self._now
         created = forks_now - forks_before
         if created == 0:
-            self._nothing_created = True
+            self._stretch = (last_now, last_now)  # none
         elif last_now - last_before >= created:
             self._stretch = (last_before, last_now)
         else:
@@ -368,35 +393,10 @@ class PidHandouts:
 
     def may_be_new(self, pid: int) -> bool:
         """True if `pid` may have been handed to a new process between the last two looks."""
-        if self._nothing_created:
-            return False
         if self._stretch is None:
             return True
         first, second = self._stretch
         return first < pid <= second
-
-
-_stat_fd: int | None = None
-_FORKS_FIELD = b"\nprocesses "
-
-
-def forks_since_boot() -> int | None:
-    """How many processes and threads Linux has created since boot (/proc/stat), or None where it does not say."""
-    global _stat_fd
-    try:
-        if _stat_fd is None:
-            _stat_fd = os.open("/proc/stat", os.O_RDONLY)
-        # Read whole in one call: each read regenerates the file, so two reads could splice two moments.
-        size = 65536
-        data = os.pread(_stat_fd, size, 0)
-        while len(data) == size:
-            size *= 4
-            data = os.pread(_stat_fd, size, 0)
-        start = data.index(_FORKS_FIELD) + len(_FORKS_FIELD)
-        forks = int(data[start : data.index(b"\n", start)])
-    except (OSError, ValueError):
-        return None
-    return forks if forks > 0 else None  # a /proc that does not count (some sandboxes say 0)
 
 
 def _descendants(proc: psutil.Process) -> list[psutil.Process]:
