@@ -175,9 +175,10 @@ def _judge(t: np.ndarray, z: np.ndarray, n: int, level: float, quantum: float, h
     floors = None if drops is None else cycle_floors(t, z, drops)
     if floors is not None:
         t, z = floors
-    fit = theil_sen(t, z)
+    rho = _noise_autocorrelation(z)
+    fit = theil_sen(t, z, rho)
     noise = MAD_TO_SD * float(np.median(np.abs(z - (fit.slope * t + fit.intercept))))
-    p_up = slope_p(t, z) if floors is not None else max(trend_p(t, z), block_p(t, z))
+    p_up = slope_p(t, z) if floors is not None else max(trend_p(t, z, rho), block_p(t, z))
     first, _, last = _thirds(t, z)
     rise = last - first
     p_later = slowdown_p(t, z)
@@ -357,15 +358,15 @@ def _spread(t: np.ndarray, y: np.ndarray) -> float:
     return MAD_TO_SD * float(np.median(np.abs(residuals - np.median(residuals))))
 
 
-def theil_sen(t: np.ndarray, y: np.ndarray) -> _Fit:
-    """Theil-Sen slope and intercept, with Sen's 90% interval widened for autocorrelation."""
+def theil_sen(t: np.ndarray, y: np.ndarray, rho: float) -> _Fit:
+    """Theil-Sen slope and intercept, with Sen's 90% interval widened for `rho`, the noise's autocorrelation."""
     n = len(y)
     if n < 2 or t[-1] <= t[0]:
         return _Fit(0.0, float(np.median(y)) if n else 0.0, 0.0, 0.0)
     slopes = np.sort(_pair_slopes(t, y))
     slope = float(np.median(slopes))
     intercept = float(np.median(y - slope * t))
-    variance = n * (n - 1) * (2 * n + 5) / 18 * ar1_variance_factor(_noise_autocorrelation(y), n)
+    variance = n * (n - 1) * (2 * n + 5) / 18 * ar1_variance_factor(rho, n)
     half_width = float(stats.norm.ppf(0.5 + CONFIDENCE_LEVEL / 2)) * math.sqrt(variance)
     # Sen's ranks (N -+ C) / 2 among all N pairs, as shares of the pairs actually taken.
     share = half_width / (n * (n - 1) / 2)
@@ -375,15 +376,14 @@ def theil_sen(t: np.ndarray, y: np.ndarray) -> _Fit:
     return _Fit(slope, intercept, float(slopes[low_rank]), float(slopes[high_rank]))
 
 
-def trend_p(t: np.ndarray, y: np.ndarray) -> float:
+def trend_p(t: np.ndarray, y: np.ndarray, rho: float) -> float:
     """One-sided p-value of an upward trend, valid whether the series is noise around a line or wanders.
 
-    Around a line (no significant autocorrelation left), the levels test alone; when the series
+    Around a line (`rho`, the noise's autocorrelation, is 0), the levels test alone; when the series
     wanders, the smaller of the levels test and the increments test, doubled (Bonferroni).
     """
     if len(y) < 3 or np.ptp(y) == 0 or t[-1] <= t[0]:
         return 1.0
-    rho = _noise_autocorrelation(y)
     levels = mann_kendall_up(t, y, rho)
     if rho == 0:
         return levels
@@ -405,7 +405,8 @@ def slowdown_p(t: np.ndarray, z: np.ndarray) -> float:
     spread = float(np.dot(centred_t, centred_t))
     rate = float(np.dot(centred_t, z - z.mean())) / spread if spread > 0 else 0.0
     tail_t = t[last] - t[last][0]
-    return trend_p(tail_t, -(z[last] - PERSISTENCE * max(rate, 0.0) * tail_t))
+    tail = -(z[last] - PERSISTENCE * max(rate, 0.0) * tail_t)
+    return trend_p(tail_t, tail, _noise_autocorrelation(tail))
 
 
 def mann_kendall_up(t: np.ndarray, y: np.ndarray, rho: float) -> float:
