@@ -46,6 +46,7 @@ class Metric:
     rate_of: str = ""
     panel: str = ""  # the chart panel it is drawn in ("" for none)
     exported: str = ""  # the Prometheus gauge name after procmon_ ("" when served as a counter or not at all)
+    limit: str = ""  # what a leak of it runs into, for leak-checked metrics
     help: str = ""  # what it is, for the Prometheus HELP line
 
 
@@ -91,6 +92,7 @@ METRIC_TABLE = (
         leak_checked=True,
         quantum=4096.0,  # a memory page
         trend_title="Memory trend",
+        limit="the machine's available memory runs out",
         judged_with=(SWAPPED,),
         panel="memory",
         exported="private_memory_bytes",
@@ -104,6 +106,7 @@ METRIC_TABLE = (
         Unit.COUNT,
         leak_checked=True,
         trend_title="Handles/FDs trend",
+        limit="the process's open-file limit is reached",
         panel="handles",
         exported="open_handles",
         help="Open handles (Windows) or file descriptors of the watched processes.",
@@ -153,8 +156,11 @@ HEURISTIC_METRIC = MEMORY
 RATES = tuple(metric for metric in METRIC_TABLE if metric.rate_of)
 
 _README, _ADDED = METRICS[:README_METRIC_COUNT], METRICS[README_METRIC_COUNT:]
-# The README's columns first, under their names; process_count and elapsed_s, then added metrics.
-REPORT_COLUMNS = (TIMESTAMP, *_README, PROCESS_COUNT, ELAPSED, *_ADDED)
+# The CPU seconds the watched set spent since the first sample, children that came and went between
+# samples included: cpu_percent x interval summed, so a report can be checked against the kernel's count.
+CPU_SECONDS_SPENT = "cpu_seconds"
+# The README's columns first, under their names; process_count and elapsed_s, then added columns.
+REPORT_COLUMNS = (TIMESTAMP, *_README, PROCESS_COUNT, ELAPSED, *_ADDED, CPU_SECONDS_SPENT)
 REQUIRED_REPORT_COLUMNS = (TIMESTAMP, *_README)
 DETAIL_COLUMNS = (TIMESTAMP, PID, NAME, *METRICS)
 

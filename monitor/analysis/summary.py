@@ -56,9 +56,11 @@ def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = N
         for column in metric.judged_with:
             if column in frame.columns:
                 judged += np.nan_to_num(frame[column].to_numpy(dtype=float))
+        # A row with no process (the last one of a tree, which gives only the CPU it spent) is not judged.
+        given = np.isfinite(values)
         leaks[metric.column] = MetricLeak(
-            heuristic=readme_heuristic(values),
-            trend=detect_trend(times, judged, metric.quantum, (headroom or {}).get(metric.column)),
+            heuristic=readme_heuristic(values[given]),
+            trend=detect_trend(times[given], judged[given], metric.quantum, (headroom or {}).get(metric.column)),
         )
     return RunAnalysis(samples, averages, leaks, peaks)
 

@@ -154,6 +154,7 @@ def report_row(sample: Sample) -> tuple[Any, ...]:
         len(sample.readings),
         round(sample.elapsed_s, 6),
         *values[README_METRIC_COUNT:],
+        round(sample.cpu_seconds, 3),
     )
     _LastRow.sample, _LastRow.row = sample, row
     return row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import psutil
 
@@ -103,6 +103,9 @@ class ProcessReading:
     values: tuple[Value, ...]
     counters: tuple[Value, ...] = ()  # in COUNTER_NAMES order
     read_at: float = 0.0  # monotonic time of the read
+    parent: int | None = None  # the parent's PID
+    reaped_cpu_s: float = 0.0  # CPU seconds of the children it has reaped (user + system)
+    age_s: float | None = None  # seconds since creation, read for a newcomer only
 
     def value(self, column: str) -> Value:
         """The value of one metric, by its column name."""
@@ -150,6 +153,8 @@ def read_process(
                 for index, value in zip(indices, read(proc)):
                     slots[index] = value
             age_s = time.time() - proc.create_time() if newcomer else 0.0
+            # Cached by oneshot() on Linux: the stat line the CPU probe already read.
+            parent, reaped_s = proc.ppid(), _reaped_cpu_seconds(proc.cpu_times())
         read_at = time.monotonic()
         # Checked after the read: if the PID was reused before it, the identity differs now.
         if check_identity and not proc.is_running():
@@ -165,7 +170,29 @@ def read_process(
     if newcomer:
         cpu_seconds = counters[_CPU_SECONDS_INDEX]
         values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
-    return ProcessReading(proc.pid, name, tuple(values), counters, read_at)
+    return ProcessReading(
+        proc.pid, name, tuple(values), counters, read_at, parent, reaped_s, age_s if newcomer else None
+    )
+
+
+def read_exited(proc: psutil.Process) -> tuple[float, float, int] | None:
+    """An exited process not yet reaped (a zombie): its final CPU seconds, its reaped children's, its parent.
+
+    None when it is still running or already gone. The kernel keeps these until the parent reaps it.
+    """
+    try:
+        with proc.oneshot():
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                return None
+            times = proc.cpu_times()
+            return times.user + times.system, _reaped_cpu_seconds(times), proc.ppid()
+    except psutil.Error:
+        return None
+
+
+def _reaped_cpu_seconds(times: Any) -> float:
+    # Windows keeps no such times: psutil gives 0 there.
+    return float(getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0))
 
 
 def _rate(now: Value, counter_index: int, previous: ProcessReading | None, read_at: float, age_s: float) -> Value:

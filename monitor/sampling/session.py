@@ -12,12 +12,13 @@ from typing import Sequence
 import psutil
 
 from monitor.errors import MonitorError
-from monitor.metrics import METRICS
+from monitor.metrics import COUNTER_NAMES, CPU, CPU_SECONDS, METRICS
 from monitor.sampling.clock import ClockStats, TickClock
 from monitor.sampling.limits import headroom
-from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
+from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_exited, read_process
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import IS_WINDOWS, PidHandouts, TargetSet, owner
+from monitor.sampling.tree_cpu import CpuAccount, TreeCpu
 
 
 class EndReason(str, enum.Enum):
@@ -39,6 +40,10 @@ class Sample:
     readings: tuple[ProcessReading, ...]
     totals: tuple[float | None, ...]  # None where no process gave the value (refused, or not on this OS)
     read_s: float = 0.0  # how long reading every process took
+    # CPU seconds since the run started, and spent since the previous sample per root PID, children
+    # that lived and died in between included (see tree_cpu): the CPU total is their rate.
+    cpu_seconds: float = 0.0
+    cpu_spent: tuple[tuple[int, float], ...] = ()
 
 
 class EventKind(enum.Enum):
@@ -119,6 +124,10 @@ class Session:
         self._unsent: list[ProcessEvent] = []
         self._first_monotonic: float | None = None
         self._previous: dict[int, ProcessReading] = {}
+        self._cpu = TreeCpu()
+        self._last_tick: float | None = None
+        # Exited members not yet reaped, with their root: their final CPU stays counted until they go.
+        self._exited: dict[psutil.Process, int] = {}
         # Which PIDs went to new processes since the previous tick: only those are checked for reuse.
         self._handouts = handouts or PidHandouts()
 
@@ -143,6 +152,8 @@ class Session:
                 self._previous[pid] = reading
         if not first and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
+        self._cpu.start(self._accounts(first))
+        self._last_tick = time.monotonic()
         return first
 
     def denied_message(self, pids: Sequence[int]) -> str:
@@ -215,7 +226,11 @@ class Session:
         readings = []
         for proc, reading in read:
             pid = proc.pid
-            if reading is None or (self._handouts.may_be_new(pid) and not proc.is_running()):
+            if reading is None:
+                self._exited[proc] = self.targets.root_of.get(pid, pid)
+                self._note_exit(proc)
+                continue
+            if self._handouts.may_be_new(pid) and not proc.is_running():
                 self._note_exit(proc)
                 continue
             readings.append(reading)
@@ -224,26 +239,72 @@ class Session:
                 self.sampled[pid] = reading.name
             if pid in newcomers:
                 self._note(EventKind.JOINED, pid, reading.name, pid in self.targets.roots)
+        if not readings and denied_now and not self.keep_running:
+            raise MonitorError(self.denied_message(denied_now))
+        interval_s = now - (self._last_tick or now)
+        self._last_tick = now
+        spent = self._cpu.advance([*self._accounts(readings), *self._exited_accounts()], interval_s)
+        spent_s = sum(spent.values())
         if not readings and not self.keep_running:
-            if denied_now:
-                raise MonitorError(self.denied_message(denied_now))
             self.end_reason = EndReason.PROCESS_EXITED
-            return False
+            if spent_s <= 0:
+                return False
         if self._first_monotonic is None:
             self._first_monotonic = now
         if len(readings) == 1:
             totals = readings[0].values  # the common case: one process, nothing to add up
         else:
             totals = tuple(map(_total, zip(*(r.values for r in readings)))) if readings else _NOTHING
+        if (readings or spent_s > 0) and interval_s > 0:
+            totals = (*totals[:_CPU_INDEX], 100.0 * spent_s / interval_s, *totals[_CPU_INDEX + 1 :])
         self.samples += 1
         read_s = time.monotonic() - now
-        sample = Sample(index, stamp, now - self._first_monotonic, tuple(readings), totals, read_s)
+        sample = Sample(
+            index,
+            stamp,
+            now - self._first_monotonic,
+            tuple(readings),
+            totals,
+            read_s,
+            self._cpu.total_s,
+            tuple(spent.items()),
+        )
         for sink in self._sinks:
             sink.add(sample)
-        if self.launched is not None and self.launched.poll() is not None:
+        if not readings and not self.keep_running:
+            return False  # the last sample: what the tree spent after its last reading
+        # Reaped only once seen exited: the final CPU it spent since its last reading is then counted.
+        launched = self.launched
+        if launched is not None and launched.pid not in self.targets.live and launched.poll() is not None:
             self.end_reason = EndReason.PROCESS_EXITED
             return False
         return True
+
+    def _accounts(self, readings: Sequence[ProcessReading]) -> list[CpuAccount]:
+        """Each reading's CPU account: its own time, plus its reaped children's when children are watched."""
+        with_reaped = self.targets.include_children
+        accounts = []
+        for reading in readings:
+            own = reading.counters[_CPU_SECONDS_INDEX] or 0.0
+            reaped = reading.reaped_cpu_s if with_reaped else 0.0
+            pid = reading.pid
+            root = self.targets.root_of.get(pid, pid)
+            key = self.targets.live.get(pid, pid)
+            accounts.append(CpuAccount(key, pid, reading.parent, root, own + reaped, reading.age_s))
+        return accounts
+
+    def _exited_accounts(self) -> list[CpuAccount]:
+        """The final accounts of exited members that their parent has not reaped yet."""
+        accounts = []
+        for proc, root in list(self._exited.items()):
+            remains = read_exited(proc)
+            if remains is None:
+                del self._exited[proc]
+                continue
+            own, reaped, parent = remains
+            seconds = own + (reaped if self.targets.include_children else 0.0)
+            accounts.append(CpuAccount(proc, proc.pid, parent, root, seconds))
+        return accounts
 
     def _deny(self, proc: psutil.Process) -> None:
         self._previous.pop(proc.pid, None)
@@ -276,6 +337,8 @@ class Session:
 
 
 _NOTHING: tuple[float | None, ...] = (None,) * len(METRICS)
+_CPU_INDEX = METRICS.index(CPU)
+_CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 
 
 def _total(values: tuple[float | None, ...]) -> float | None:

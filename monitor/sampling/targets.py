@@ -270,6 +270,11 @@ class TargetSet:
                     self._add(child, added)
         return added
 
+    @property
+    def include_children(self) -> bool:
+        """True when the descendants of the roots are watched too."""
+        return self._include_children
+
     def drop(self, proc: psutil.Process) -> None:
         """Forget a process that has exited."""
         self.live.pop(proc.pid, None)
@@ -286,7 +291,7 @@ class TargetSet:
         return bool(recheck_due is not None and recheck_due())
 
     def _add(self, proc: psutil.Process, added: list[psutil.Process]) -> None:
-        if proc.pid in self.live or proc in self._denied:
+        if proc.pid in self.live or proc in self._denied or _exited(proc):
             return
         self.live[proc.pid] = proc
         self.seen[proc.pid] = process_name(proc)
@@ -397,6 +402,16 @@ class PidHandouts:
             return True
         first, second = self._stretch
         return first < pid <= second
+
+
+def _exited(proc: psutil.Process) -> bool:
+    """True for a process that has exited (a zombie waiting for its parent included): nothing to watch."""
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False  # refused: found all the same, and reported as denied when it is read
 
 
 def _descendants(proc: psutil.Process) -> list[psutil.Process]:
