@@ -57,6 +57,23 @@ class MonitorCommandTest(MonitorTestCase):
         self.assertIn("Average private memory", result.stdout)
         self.assertEqual(len(read_csv(only_file(reports, f"{name}_*[0-9].csv"))), 10)
 
+    def test_a_noisy_leak_tells_one_story(self) -> None:
+        """A leak under noise breaks the README rule: the summary leads with the trend and never says 'no leak'."""
+        name = unique_name("noisy-leak")
+        self.start_workload(name, "--leak-mib-per-s", "4", "--noise-mib", "8")
+        self.make_dirs()
+        status, out, _ = self.run_in_process("-p", name, "-d", "5", "-s", "0.2", *self.out_args)
+        self.assertEqual(status, 0)
+        lines = out.splitlines()
+        trend = next(line for line in lines if line.startswith("Memory trend:"))
+        rule = next(line for line in lines if line.startswith("README rule:"))
+        self.assertTrue(trend.startswith("Memory trend: LEAK"), trend)
+        self.assertLess(lines.index(trend), lines.index(rule), "the trend verdict leads")
+        self.assertNotIn("No memory leak detected", out)
+        if "WARNING" not in rule:
+            self.assertIn("not met", rule)
+            self.assertIn("noise", rule)
+
     def test_few_samples_say_too_few_to_judge(self) -> None:
         """Under 10 samples the summary says there are too few to judge."""
         name = unique_name("short")
@@ -64,7 +81,7 @@ class MonitorCommandTest(MonitorTestCase):
         self.make_dirs()
         status, out, _ = self.run_in_process("-p", name, "-d", "0.6", "-s", "0.2", *self.out_args)
         self.assertEqual(status, 0)
-        self.assertIn("Too few samples", out)
+        self.assertIn("README rule: too few samples to judge", out)
 
     def test_missing_process_exits_1_with_one_line(self) -> None:
         """No process of that name: exit 1, the README's message, and no empty report left behind."""

@@ -8,7 +8,7 @@ import logging
 import unittest
 
 from monitor.analysis.summary import analyze
-from monitor.analysis.trend import LEAK, Trend
+from monitor.analysis.trend import LEAK, NO_LEAK, Trend
 from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
 from monitor.output.frame import FrameSink
@@ -32,6 +32,24 @@ def _sample(index: int, pids: list[int], memory: float = 10e6) -> Sample:
 def _console_sink() -> tuple[ConsoleSink, io.StringIO]:
     out = io.StringIO()
     return ConsoleSink(Console(out), 1.0, 10.0, 10), out
+
+
+class MissedTicksTest(unittest.TestCase):
+    def test_missed_ticks_are_said_once_when_they_pass_one_percent(self) -> None:
+        """Ticks skipped by the clock show as gaps in the tick numbers; the console says so once, past 1%."""
+        out = io.StringIO()
+        sink = ConsoleSink(Console(out), 0.01, 10.0, 1000)
+        sink.add(_sample(1, [7]))
+        sink.add(_sample(10, [7]))  # 8 missed: 0.8%
+        self.assertNotIn("Missed", out.getvalue())
+        sink.add(_sample(13, [7]))  # 10 missed: 1.0%, not past it
+        self.assertNotIn("Missed", out.getvalue())
+        sink.add(_sample(15, [7]))  # 11 missed
+        sink.add(_sample(40, [7]))
+        said = [line for line in out.getvalue().splitlines() if "Missed" in line]
+        self.assertEqual(len(said), 1, out.getvalue())
+        self.assertIn("Missed 11 of 15 ticks so far", said[0])
+        self.assertIn("too slow to sample every 0.01 s", said[0])
 
 
 class TableWidthTest(unittest.TestCase):
@@ -154,10 +172,19 @@ class LimitLineTest(unittest.TestCase):
         return Trend(LEAK, 3.6e9, 3.5e9, 3.7e9, "high", 1e-6, 100, hours_to_limit, "keeps growing", 0.0)
 
     def test_a_known_limit_gives_the_time_left(self) -> None:
-        """A leak with 2.2 h to the limit ends its line with 'the limit is reached in about 2.2 h'."""
+        """A leak with 2.2 h to the limit names the limit and the time left."""
         line = trend_line(self._leak(2.2), MEMORY)
         self.assertTrue(line.startswith("Memory trend: LEAK, +3.4 GiB/h"), line)
-        self.assertTrue(line.endswith("; the limit is reached in about 2.2 h"), line)
+        self.assertTrue(line.endswith("; at this rate the machine's available memory runs out in about 2.2 h"), line)
+        handles = trend_line(self._leak(2.2), HANDLES)
+        self.assertTrue(handles.endswith("the process's open-file limit is reached in about 2.2 h"), handles)
+
+    def test_verdict_lines_do_not_nest_brackets(self) -> None:
+        """A reason in brackets is not put inside another pair of brackets."""
+        trend = Trend(NO_LEAK, 0.0, -1.0, 1.0, "low", 0.5, 100, None, "growth levels off (warm-up, not a leak)", 0.0)
+        line = trend_line(trend, MEMORY)
+        self.assertEqual(line.count("("), line.count(")"), line)
+        self.assertNotRegex(line, r"\([^()]*\(", line)
 
     def test_minutes_and_days_are_used_for_short_and_long_times(self) -> None:
         """Under an hour in minutes, from two days in days."""

@@ -7,7 +7,7 @@ import unittest
 
 from monitor.errors import MonitorError
 from monitor.output.files import claim_files, prepare_dir, run_stem, safe_name
-from tests.helpers import MonitorTestCase
+from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 
 
 class SafeNameTest(unittest.TestCase):
@@ -20,6 +20,11 @@ class SafeNameTest(unittest.TestCase):
         self.assertEqual(safe_name("../../evil"), "evil")
         self.assertEqual(safe_name("a/b\\c d"), "a_b_c_d")
         self.assertNotIn("/", safe_name("/etc/passwd"))
+
+    def test_letters_of_any_script_are_kept(self) -> None:
+        """Non-ASCII letters stay; only separators, spaces and punctuation become '_'."""
+        self.assertEqual(safe_name("ünïcødé-名前"), "ünïcødé-名前")
+        self.assertEqual(safe_name("svc.v2 (main)"), "svc.v2_main")
 
     def test_empty_result_gets_a_placeholder(self) -> None:
         """A name made only of unsafe characters still gives a file name."""
@@ -44,6 +49,17 @@ class ClaimFilesTest(MonitorTestCase):
         self.assertEqual(second[".log"].name, "app_20260101-000000-2.log")
         self.assertTrue(all(path.exists() for path in [*first.values(), *second.values()]))
 
+    def test_a_stem_whose_summary_exists_is_not_taken(self) -> None:
+        """A JSON or chart left by another run makes the claim move on to the next stem."""
+        _, reports, _ = self.make_dirs()
+        reports.mkdir()
+        (reports / "svc.v2_20260101-000000.json").write_text("{}")
+        paths = claim_files("svc.v2_20260101-000000", {".csv": reports}, reserved={".json": reports, ".png": reports})
+        self.assertEqual(paths[".csv"].name, "svc.v2_20260101-000000-2.csv")
+        self.assertEqual(paths[".json"].name, "svc.v2_20260101-000000-2.json")
+        self.assertEqual(paths[".png"].name, "svc.v2_20260101-000000-2.png")
+        self.assertFalse(paths[".png"].exists(), "files written at the end are not created at the start")
+
     def test_reports_dir_that_is_a_file_is_refused(self) -> None:
         """A file where a directory should be raises a MonitorError naming the option."""
         base, _, _ = self.make_dirs()
@@ -58,6 +74,27 @@ class ClaimFilesTest(MonitorTestCase):
         target = base / "a" / "b"
         prepare_dir(target, "reports", "-r")
         self.assertTrue(target.is_dir())
+
+
+@LINUX_ONLY
+class RunFilesTest(MonitorTestCase):
+    def test_two_runs_of_a_dotted_name_keep_their_own_summary_and_chart(self) -> None:
+        """Two runs on `-p svc.v2-...`: two JSON files and two charts, each named like its own CSV."""
+        _, reports, logs = self.make_dirs()
+        name = unique_name("svc.v2")
+        self.start_workload(name)
+        for _ in range(2):
+            result = self.run_monitor("-p", name, "-d", "1", "-s", "0.5", "-q", "-r", str(reports), "-l", str(logs))
+            self.assertEqual(result.returncode, 0, result.stderr)
+        reports_csv = sorted(path for path in reports.glob("*.csv") if not path.name.endswith("_processes.csv"))
+        self.assertEqual(len(reports_csv), 2)
+        for report in reports_csv:
+            stem = report.name[: -len(".csv")]
+            self.assertTrue(stem.startswith(name), stem)
+            self.assertTrue((reports / f"{stem}.json").is_file(), f"no JSON beside {report.name}")
+            self.assertTrue((reports / f"{stem}.png").is_file(), f"no chart beside {report.name}")
+        self.assertEqual(len(list(reports.glob("*.json"))), 2)
+        self.assertEqual(len(list(reports.glob("*.png"))), 2)
 
 
 if __name__ == "__main__":

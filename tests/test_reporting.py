@@ -141,6 +141,20 @@ class RunOutputsTest(MonitorTestCase):
         self.assertEqual(list(reports.glob("*.png")), [])
         self.assertEqual(len(list(reports.glob("*.json"))), 1)
 
+    def test_summary_says_how_many_ticks_were_missed(self) -> None:
+        """At -s 0.001 the clock skips ticks it cannot honour; the summary on stdout gives the JSON's count."""
+        _, reports, _ = self.make_dirs()
+        name = unique_name("missed")
+        self.start_workload(name)
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.001", "-q", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        sampling = json.loads(only_file(reports, "*.json").read_text())["sampling"]
+        missed, taken = sampling["ticks_missed"], sampling["actual_samples"]
+        if missed:
+            self.assertIn(f"Missed {missed:,} of {missed + taken:,} ticks", result.stdout)
+        else:
+            self.assertNotIn("Missed", result.stdout)
+
     def test_no_leak_with_fail_on_leak_exits_0(self) -> None:
         """--fail-on-leak does not change the status when there is no leak."""
         name = unique_name("calm")

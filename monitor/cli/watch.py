@@ -34,7 +34,7 @@ from monitor.output.files import (
 from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink, log_intact, run_log
 from monitor.output.summary_json import summary_document, write_json
-from monitor.output.summary_text import Summary, format_summary
+from monitor.output.summary_text import Summary, format_summary, missed_ticks_sentence
 from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling import targets
 from monitor.sampling.command import finish_command, launch
@@ -86,7 +86,11 @@ def watch(options: Options, console: Console) -> ExitStatus:
 def _claim(stem: str, reports_dir: Path, logs_dir: Path) -> dict[str, Path]:
     """Create the run's CSV and log files, or say which directory refused them."""
     try:
-        return claim_files(stem, {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir})
+        return claim_files(
+            stem,
+            {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir},
+            reserved={JSON_SUFFIX: reports_dir, CHART_SUFFIX: reports_dir},
+        )
     except OSError as exc:
         in_logs = exc.filename is not None and Path(exc.filename).parent == logs_dir
         what, folder, option = ("logs", logs_dir, LOGS_OPTION) if in_logs else ("reports", reports_dir, REPORTS_OPTION)
@@ -205,13 +209,15 @@ def _finish(
     growth_by_kind, growth_sentence = breakdown.facts()
     extra = [sentence[0].upper() + sentence[1:] for sentence in [growth_sentence] if sentence]
     extra += missing_values_lines(frame_sink.missing)
+    if result.clock.missed:
+        due = result.samples + result.clock.missed
+        extra.append(missed_ticks_sentence(result.clock.missed, due, options.interval_s))
     for line in lines + result.notes + format_summary(summary) + extra:
         console.summary(line)
         log.info(line)
-    stem = paths[REPORT_SUFFIX].with_suffix("")
     written = [paths[REPORT_SUFFIX]]
     errors = [] if result.error is None else [result.error]
-    json_path = stem.with_suffix(JSON_SUFFIX)
+    json_path = paths[JSON_SUFFIX]
     try:
         write_json(
             json_path,
@@ -231,7 +237,7 @@ def _finish(
             console.summary(skipped)
             log.info(skipped)
         else:
-            chart_path = stem.with_suffix(CHART_SUFFIX)
+            chart_path = paths[CHART_SUFFIX]
             try:
                 _draw(options, target, result, frame, analysis, chart_path)
                 written.append(chart_path)

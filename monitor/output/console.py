@@ -13,6 +13,7 @@ from typing import Mapping, TextIO
 from monitor.analysis.running import RunningHeuristic, RunningMeans
 from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
 from monitor.output.log import EventGroups
+from monitor.output.summary_text import missed_ticks_sentence
 from monitor.output.units import human_bytes
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
@@ -175,6 +176,8 @@ class ConsoleSink(Sink):
         self._heuristic = RunningHeuristic()
         self._warned = False
         self._events = EventGroups()
+        self._samples = 0
+        self._missed_said = False
         console.line(format_header(wide))
 
     def add(self, sample: Sample) -> None:
@@ -193,6 +196,12 @@ class ConsoleSink(Sink):
             self._wide,
         )
         self._console.line(text + (LEAK_MARKER if first_warning else ""))
+        self._samples += 1
+        missed = sample.index - self._samples  # every tick not skipped gave a sample
+        if not self._missed_said and missed * 100 > self._planned:
+            # Said once, when the share passes 1% of the run: the summary gives the final count.
+            self._missed_said = True
+            self._console.line(missed_ticks_sentence(missed, sample.index, self._interval_s, so_far=True))
         elapsed = sample.index * self._interval_s
         self._console.progress(format_progress(elapsed, self._duration_s, rule.samples, self._planned))
 

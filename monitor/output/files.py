@@ -9,7 +9,9 @@ from pathlib import Path
 
 from monitor.errors import MonitorError
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Letters and digits of any script are kept (`ünïcødé-名前` stays as it is); separators, spaces,
+# punctuation and control characters become '_'.
+_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def safe_name(name: str) -> str:
@@ -41,14 +43,20 @@ def run_stem(name: str, started: datetime.datetime) -> str:
     return f"{safe_name(name)}_{started:%Y%m%d-%H%M%S}"
 
 
-def claim_files(stem: str, places: dict[str, Path]) -> dict[str, Path]:
+def claim_files(stem: str, places: dict[str, Path], reserved: dict[str, Path] | None = None) -> dict[str, Path]:
     """Create every file of a run exclusively, adding -2, -3 ... so that no earlier run is overwritten.
 
-    `places` maps a suffix (".csv", "_processes.csv", ".log") to its directory.
+    `places` maps a suffix (".csv", "_processes.csv", ".log") to its directory; `reserved` does the
+    same for files written at the end of the run (".json", ".png"): a stem is taken only when none of
+    them exists either, and their paths are returned with the others.
     """
+    reserved = reserved or {}
     for attempt in range(1, 10_000):
         candidate = stem if attempt == 1 else f"{stem}-{attempt}"
         paths = {suffix: folder / f"{candidate}{suffix}" for suffix, folder in places.items()}
+        later = {suffix: folder / f"{candidate}{suffix}" for suffix, folder in reserved.items()}
+        if any(path.exists() for path in later.values()):
+            continue
         created: list[Path] = []
         try:
             for path in paths.values():
@@ -58,7 +66,7 @@ def claim_files(stem: str, places: dict[str, Path]) -> dict[str, Path]:
             for path in created:
                 path.unlink()
             continue
-        return paths
+        return paths | later
     raise MonitorError(f"too many reports named '{stem}*'; clear out the reports directory")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from monitor.analysis.running import HeuristicResult
+from monitor.analysis.running import HEURISTIC_MIN_SAMPLES, HeuristicResult
 from monitor.analysis.summary import RunAnalysis
 from monitor.analysis.trend import Trend, Verdict
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
@@ -14,6 +14,7 @@ from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes, plura
 
 LEAK_WARNING = "WARNING: potential memory leak detected"
 NO_LEAK = "No memory leak detected"
+RULE_LABEL = "README rule"
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,36 @@ class Summary:
     denied: Mapping[int, str] = field(default_factory=dict)
 
 
-def heuristic_line(result: HeuristicResult) -> str:
-    """The README rule's verdict as one line."""
+def heuristic_line(result: HeuristicResult, trend: Verdict | None = None) -> str:
+    """The README rule's verdict as one labelled line, saying why it differs from the trend verdict when it does."""
     if not result.enough_samples:
         return (
-            f"Too few samples to judge a memory leak ({result.samples} taken, "
-            f"at least 10 needed): monitor longer or sample more often"
+            f"{RULE_LABEL}: too few samples to judge ({result.samples} taken, "
+            f"at least {HEURISTIC_MIN_SAMPLES} needed): monitor longer or sample more often"
         )
     detail = f"private memory rose in {result.steps_up} of {result.steps} steps, fell in {result.steps_down}"
-    return f"{LEAK_WARNING} ({detail})" if result.leak else f"{NO_LEAK} ({detail})"
+    if result.leak:
+        line = f"{RULE_LABEL}: {LEAK_WARNING} ({detail})"
+        if trend is not None and trend is not Verdict.LEAK:
+            line += "; the trend above weighs the whole run and does not call it a leak"
+        return line
+    if trend is Verdict.LEAK:
+        # Said in words, not as "no leak": one dip or one flat step breaks the rule, not the growth.
+        return (
+            f"{RULE_LABEL}: not met ({detail}): it asks for a rise at two steps in three and never a fall, "
+            "which noise and garbage collection break; the trend above weighs the whole run"
+        )
+    return f"{RULE_LABEL}: {NO_LEAK} ({detail})"
+
+
+def missed_ticks_sentence(missed: int, due: int, interval_s: float, so_far: bool = False) -> str:
+    """Why some samples are not in the report: the ticks the clock had to skip, of how many were due."""
+    share = 100.0 * missed / due if due else 0.0
+    when = " so far" if so_far else ""
+    return (
+        f"Missed {missed:,} of {due:,} ticks{when} ({share:.1f}%): the machine or the monitor was too slow to "
+        f"sample every {interval_s:g} s; a longer -s keeps every tick"
+    )
 
 
 def format_rate(trend: Trend, metric: str) -> str:
@@ -57,11 +79,11 @@ def trend_line(trend: Trend, metric: str) -> str:
     if trend.verdict is Verdict.LEAK:
         line = f"{title}: LEAK, {format_rate(trend, metric)}, {trend.confidence} confidence"
         if trend.hours_to_limit is not None:
-            line += f"; the limit is reached in about {_duration(trend.hours_to_limit)}"
+            line += f"; at this rate {BY_COLUMN[metric].limit} in about {_duration(trend.hours_to_limit)}"
         return line
     if trend.verdict is Verdict.INCONCLUSIVE:
-        return f"{title}: inconclusive ({trend.reason})"
-    return f"{title}: no leak ({trend.reason}; {format_rate(trend, metric)})"
+        return f"{title}: inconclusive: {trend.reason}"
+    return f"{title}: no leak: {trend.reason}; {format_rate(trend, metric)}"
 
 
 def _duration(hours: float) -> str:
@@ -107,12 +129,16 @@ def format_summary(summary: Summary) -> list[str]:
             for m in METRIC_TABLE
             if analysis.averages.get(m.column) is not None
         ]
-    lines.append(heuristic_line(analysis.leaks[HEURISTIC_METRIC].heuristic))
+    # The trend verdicts lead; the README rule follows, labelled, and says why it differs.
     lines += [trend_line(analysis.leaks[m.column].trend, m.column) for m in LEAK_CHECKED]
-    if summary.per_process:
-        leaky = [f"pid {pid} ('{name}')" for pid, (name, result) in summary.per_process.items() if result.leak]
+    memory = analysis.leaks[HEURISTIC_METRIC]
+    lines.append(heuristic_line(memory.heuristic, memory.trend.verdict))
+    judged = {pid: entry for pid, entry in summary.per_process.items() if entry[1].enough_samples}
+    if judged:
+        leaky = [f"pid {pid} ('{name}')" for pid, (name, result) in judged.items() if result.leak]
         if leaky:
-            lines.append(f"{LEAK_WARNING} in single instances: {', '.join(leaky)}")
+            lines.append(f"{RULE_LABEL}, per instance: {LEAK_WARNING} in {', '.join(leaky)}")
         else:
-            lines.append(f"No single instance looks leaky ({len(summary.per_process)} watched through the whole run)")
+            watched = f"{len(judged)} watched through the whole run"
+            lines.append(f"{RULE_LABEL}, per instance: no single instance looks leaky ({watched})")
     return lines

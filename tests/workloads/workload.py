@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import mmap
 import os
+import random
 import sys
 import tempfile
 import threading
@@ -38,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--name", help="process name to take (Linux)")
     parser.add_argument("--seconds", type=float, default=60.0, help="exit after this long")
     parser.add_argument("--leak-mib-per-s", type=float, default=0.0, help="grow private memory at this rate")
+    parser.add_argument(
+        "--noise-mib", type=float, default=0.0, help="also hold a buffer of 0 to this many MiB, resized each step"
+    )
     parser.add_argument("--fds-per-s", type=float, default=0.0, help="open this many files a second")
     parser.add_argument("--children", type=int, default=0, help="fork this many children with the same shape")
     parser.add_argument("--child-name", help="name for the children (default: --name)")
@@ -122,7 +127,17 @@ def loop(args: argparse.Namespace, writer: Writer | None) -> None:
     files = []
     start = time.monotonic()
     leaked = opened = 0.0
+    noise = random.Random(7)
+    held: mmap.mmap | None = None
     while (elapsed := time.monotonic() - start) < args.seconds:
+        if args.noise_mib > 0:
+            # An anonymous mapping of its own, unmapped when replaced: private memory goes down as well as up.
+            if held is not None:
+                held.close()
+            pages = int(noise.uniform(0, args.noise_mib) * MIB) // PAGE + 1
+            held = mmap.mmap(-1, pages * PAGE)
+            for page in range(pages):
+                held[page * PAGE] = 1
         while leaked < args.leak_mib_per_s * elapsed:
             # A 1 MiB buffer with every page touched, so the memory is private and resident. No
             # temporary 1 MiB object is freed on the way: glibc would then raise its mmap threshold
