@@ -105,6 +105,16 @@ class MonitorCommandTest(MonitorTestCase):
         self.assertIn("SIGTERM", result.stdout)
         self.assertNotIn("-15", result.stdout)
 
+    def test_command_that_exits_before_the_first_sample_gives_its_status(self) -> None:
+        """`-- sh -c 'exit 37'` ends before anything is measured: one line that says status 37, exit 1."""
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("-d", "5", "-s", "0.01", *self.out_args, "--", "sh", "-c", "exit 37")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("exited with status 37 before the first sample", result.stderr)
+        self.assertIn("nothing was measured", result.stderr)
+        self.assertEqual(list(reports.glob("*.csv")), [])
+
     def test_many_instances_are_counted_and_their_exits_grouped(self) -> None:
         """Eight instances: start and summary lines give the count and five PIDs, exits come per tick, JSON has all."""
         name = unique_name("many")

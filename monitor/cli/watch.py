@@ -32,7 +32,7 @@ from monitor.output.files import (
     run_stem,
 )
 from monitor.output.frame import FrameSink
-from monitor.output.log import LogSink, log_intact, run_log
+from monitor.output.log import LogSink, log_error, run_log
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary, missed_ticks_sentence
 from monitor.output.units import pid_list, plural, processes_and_pids
@@ -137,12 +137,16 @@ def _sample(
             raise
         if not first:
             message = target.missing or f"{target.label} has already exited"
+            if launched is not None:
+                message = _exited_early(target, finish_command(launched)[1])
             log.error(message)
             _abandon(sinks, paths)
             raise MonitorError(message)
         pids = [reading.pid for reading in first]
+        # `--pid N` names its PID in the label already.
+        found = "" if options.pid is not None and pids == [options.pid] else f" ({processes_and_pids(pids)})"
         console.line(
-            f"Monitoring {target.label} ({processes_and_pids(pids)}) for {options.duration_s:g} s, "
+            f"Monitoring {target.label}{found} for {options.duration_s:g} s, "
             f"sampling every {options.interval_s:g} s -> {paths[REPORT_SUFFIX]}"
         )
         log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
@@ -187,8 +191,16 @@ def _nothing_sampled(run: Run, result: RunResult) -> ExitStatus:
         console.summary(message)
         return status_for_signal(result.stop_signal)
     message = f"{target.label} exited before the first sample; no report written"
+    if result.command_status is not None:
+        message = _exited_early(target, result.notes[-1])
     log.error(message)
     raise MonitorError(message)
+
+
+def _exited_early(target: Target, how: str) -> str:
+    """The error for a launched command that ended before its first sample, with its status."""
+    ended = how.removeprefix("command ")
+    return f"{target.label} {ended} before the first sample: nothing was measured, no report written"
 
 
 def _close(sinks: list[Sink]) -> None:
@@ -204,7 +216,8 @@ def _finish(
     frame = frame_sink.frame()
     analysis = analyze(frame, result.headroom)
     per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
-    summary = Summary(target.label, analysis, list(result.processes), per_process, result.denied)
+    pids = [] if options.pid is not None and list(result.processes) == [options.pid] else list(result.processes)
+    summary = Summary(target.label, analysis, pids, per_process, result.denied)
     lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
     growth_by_kind, growth_sentence = breakdown.facts()
     extra = [sentence[0].upper() + sentence[1:] for sentence in [growth_sentence] if sentence]
@@ -245,8 +258,12 @@ def _finish(
                 errors.append(f"writing {chart_path} failed ({exc.strerror or exc})")
     for error in errors:
         log.error(error)
-    if log_intact(log):
+    log_failure = log_error(log)
+    if log_failure is None:
         written.insert(1, paths[LOG_SUFFIX])
+    else:
+        # Sampling went on without it: the report holds every sample; the log is cut where it failed.
+        errors.append(str(dir_error(paths[LOG_SUFFIX].parent, "logs", LOGS_OPTION, log_failure)))
     for path in written:
         console.summary(f"Wrote {path}")
     if errors:

@@ -151,10 +151,14 @@ class _LogFile(logging.FileHandler):
         self._urgent = True
         self._last_flush = 0.0
         self.failed = False
+        self.error: OSError | None = None  # the first write that failed
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
         # A full disk must not print a traceback per record; the run reports the failure once.
         self.failed = True
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and self.error is None:
+            self.error = error
 
     def emit(self, record: logging.LogRecord) -> None:
         self._urgent = record.levelno >= logging.INFO
@@ -170,8 +174,9 @@ class _LogFile(logging.FileHandler):
         self._urgent = True
         try:
             super().close()
-        except OSError:
+        except OSError as error:
             self.failed = True
+            self.error = self.error or error
 
 
 @contextlib.contextmanager
@@ -191,9 +196,12 @@ def run_log(path: Path) -> Iterator[logging.Logger]:
         handler.close()
 
 
-def log_intact(log: logging.Logger) -> bool:
-    """False once a record of this run's log could not be written (a full disk, say)."""
-    return not any(isinstance(handler, _LogFile) and handler.failed for handler in log.handlers)
+def log_error(log: logging.Logger) -> OSError | None:
+    """The first error that kept a record of this run's log from its file (a full disk, say), if any."""
+    for handler in log.handlers:
+        if isinstance(handler, _LogFile) and handler.failed:
+            return handler.error or OSError("the log could not be written")
+    return None
 
 
 def _lean_log_records() -> None:
