@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import shutil
 import unittest
 
 from monitor.errors import MonitorError
@@ -95,6 +96,20 @@ class RunFilesTest(MonitorTestCase):
             self.assertTrue((reports / f"{stem}.png").is_file(), f"no chart beside {report.name}")
         self.assertEqual(len(list(reports.glob("*.json"))), 2)
         self.assertEqual(len(list(reports.glob("*.png"))), 2)
+
+    def test_a_report_removed_mid_run_is_not_announced(self) -> None:
+        """The reports directory deleted while sampling: exit 1, one line saying so, no 'Wrote' for the lost CSV."""
+        base, reports, logs = self.make_dirs()
+        name = unique_name("removed")
+        self.start_workload(name)
+        monitor = self.start_monitor("-p", name, "-d", "3", "-s", "0.2", "-r", str(reports), "-l", str(logs))
+        self.wait_for_rows(monitor, 1)
+        shutil.rmtree(reports)
+        out, err = self.rest_of_output(monitor, timeout=60)
+        self.assertEqual(monitor.returncode, 1, out)
+        self.assertOneLineError(err)
+        self.assertIn("was removed during the run; its rows are lost", err)
+        self.assertFalse(any(line.startswith("Wrote ") and str(reports) in line for line in out.splitlines()), out)
 
 
 if __name__ == "__main__":

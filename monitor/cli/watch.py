@@ -230,6 +230,10 @@ def _finish(
         log.info(line)
     written = [paths[REPORT_SUFFIX]]
     errors = [] if result.error is None else [result.error]
+    if not paths[REPORT_SUFFIX].exists():
+        # Rows written to a file removed mid-run went to a file nobody can open any more.
+        written.remove(paths[REPORT_SUFFIX])
+        errors.append(f"the report {paths[REPORT_SUFFIX]} was removed during the run; its rows are lost")
     json_path = paths[JSON_SUFFIX]
     try:
         write_json(
