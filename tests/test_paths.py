@@ -99,7 +99,7 @@ class RunFilesTest(MonitorTestCase):
 
     def test_a_report_removed_mid_run_is_not_announced(self) -> None:
         """The reports directory deleted while sampling: exit 1, one line saying so, no 'Wrote' for the lost CSV."""
-        base, reports, logs = self.make_dirs()
+        _, reports, logs = self.make_dirs()
         name = unique_name("removed")
         self.start_workload(name)
         monitor = self.start_monitor("-p", name, "-d", "3", "-s", "0.2", "-r", str(reports), "-l", str(logs))
