@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 import unittest
 from pathlib import Path
 
 from monitor.cli.options import parse_options
 from monitor.errors import UsageError
-from tests.helpers import MonitorTestCase
+from tests.helpers import MAIN, MonitorTestCase
 
 BAD_INPUTS = [
     ("-p", "x", "-d", "-5"),
@@ -111,6 +114,44 @@ class UsageErrorOutputTest(MonitorTestCase):
                 self.assertOneLineError(err)
                 self.assertIn(option, err)
                 self.assertIn(allowed, err)
+
+    def test_default_interval_longer_than_the_duration_is_called_the_default(self) -> None:
+        """-d 3 without -s: the message says the 5 s is the default interval and gives both fixes."""
+        status, _, err = self.run_in_process("-p", "x", "-d", "3")
+        self.assertEqual(status, 2)
+        self.assertOneLineError(err)
+        self.assertIn("the sampling interval (default 5 s) is longer than the duration 3 s", err)
+        self.assertIn("give -s up to 3 (fractions allowed), or -d of at least 5", err)
+
+    def test_given_interval_longer_than_the_duration_names_the_option(self) -> None:
+        """-d 2 -s 10: the message names -s/--sampling and its value, and does not call it a default."""
+        status, _, err = self.run_in_process("-p", "x", "-d", "2", "-s", "10")
+        self.assertEqual(status, 2)
+        self.assertIn("argument -s/--sampling: 10 s is longer than the duration 2 s", err)
+        self.assertNotIn("default", err)
+
+    def test_window_under_eight_default_intervals_says_the_interval_is_the_default(self) -> None:
+        """--serve --window 20 without -s: fewer than 8 samples at the default 5 s, and the window that would do."""
+        _, _, err = self.run_in_process("--serve", "9877", "-p", "x", "--window", "20")
+        self.assertIn("at the sampling interval (default 5 s)", err)
+        self.assertIn("at least 8 sampling intervals (40 s)", err)
+        _, _, err = self.run_in_process("--serve", "9877", "-p", "x", "-s", "0.25", "--window", "1")
+        self.assertIn("at -s 0.25;", err)
+        self.assertIn("at least 8 sampling intervals (2 s)", err)
+
+    def test_help_and_errors_use_the_name_the_program_was_run_by(self) -> None:
+        """Run as `procmon` (as pip installs it), --help's launch form and error lines say procmon, not main.py."""
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        procmon = Path(folder.name) / "procmon"
+        procmon.symlink_to(MAIN)
+        helped = subprocess.run([sys.executable, str(procmon), "--help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(helped.returncode, 0, helped.stderr)
+        self.assertIn("Launch form: procmon -d SECONDS", helped.stdout)
+        self.assertNotIn("main.py", helped.stdout)
+        failed = subprocess.run([sys.executable, str(procmon), "-p", "x"], capture_output=True, text=True, timeout=60)
+        self.assertTrue(failed.stderr.startswith("procmon: error: "), failed.stderr)
+        self.assertIn("Launch form: main.py -d SECONDS", self.run_monitor("--help").stdout)
 
     def test_help_lists_every_option(self) -> None:
         """--help exits 0 and documents each of the README's options by its own name."""

@@ -18,24 +18,29 @@ from monitor.output.units import plural
 from monitor.sampling import session
 from monitor.sampling.probes import AccessDeniedError
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
+from tests.process_tools import start_controlled
 
 
 @LINUX_ONLY
 class ProcessExitTest(MonitorTestCase):
     def test_process_exiting_mid_run_keeps_every_sample(self) -> None:
-        """A workload that exits after 1.5 s of an 8 s run: exit 0, the exit line, the summary, every row kept."""
+        """A process that exits after four samples of a 120 s run ends the run: exit 0, the exit line, the summary,
+        every row kept."""
         name = unique_name("dies")
-        proc = self.start_workload(name, "--seconds", "1.5")
+        ctl = start_controlled(self, name)
         _, reports, _logs = self.make_dirs()
-        started = time.monotonic()
-        result = self.run_monitor("-p", name, "-d", "8", "-s", "0.1", *self.out_args)
-        self.assertLess(time.monotonic() - started, 6, "sampling should stop when the process exits")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertNotIn("Traceback", result.stderr)
+        monitor = self.start_monitor("-p", name, "-d", "120", "-s", "0.1", *self.out_args)
+        before = self.wait_for_rows(monitor, rows=4)
+        ctl.proc.communicate(timeout=30)  # the end of its input: it exits normally
+        # Far less than the 120 s a run that kept sampling would take.
+        out, err = self.rest_of_output(monitor)
+        stdout = "\n".join([*before, out])
+        self.assertEqual(monitor.returncode, 0, err)
+        self.assertNotIn("Traceback", err)
         rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
         self.assertGreaterEqual(len(rows), 4)
-        self.assertIn(f"process '{name}' (pid {proc.pid}) exited after {len(rows)} samples", result.stdout)
-        self.assertIn(f"Summary for '{name}': {len(rows)} samples", result.stdout)
+        self.assertIn(f"process '{name}' (pid {ctl.pid}) exited after {len(rows)} samples", stdout)
+        self.assertIn(f"Summary for '{name}': {len(rows)} samples", stdout)
 
 
 @LINUX_ONLY
@@ -143,15 +148,16 @@ class OutputPathTest(MonitorTestCase):
             self.assertTrue(path.name.startswith("evilx_"))
 
     def test_reports_path_that_is_a_file_fails_fast(self) -> None:
-        """-r pointing at a file: exit 1, one line, within a second and before sampling."""
+        """-r pointing at a file: exit 1, one line, at once, before the first sample."""
         name = unique_name("blocked")
         self.start_workload(name)
         base, _, logs = self.make_dirs()
         blocker = base / "not-a-dir"
         blocker.write_text("keep me")
         started = time.monotonic()
-        status, out, err = self.run_in_process("-p", name, "-d", "5", "-s", "1", "-r", str(blocker), "-l", str(logs))
-        self.assertLess(time.monotonic() - started, 1.0)
+        status, out, err = self.run_in_process("-p", name, "-d", "60", "-s", "30", "-r", str(blocker), "-l", str(logs))
+        # A first sample would come 30 s in; half that leaves a busy machine ample room.
+        self.assertLess(time.monotonic() - started, 15)
         self.assertEqual(status, 1)
         self.assertOneLineError(err)
         self.assertIn("not-a-dir", err)

@@ -87,7 +87,8 @@ class RunOutputsTest(MonitorTestCase):
         self.assertEqual(summary["pids"], {str(proc.pid): name})
         sampling = summary["sampling"]
         self.assertEqual((sampling["planned_samples"], sampling["actual_samples"]), (15, 15))
-        self.assertLess(sampling["max_lateness_s"], 0.1)
+        # A sane figure in seconds; how late ticks are is timed on a fake clock (test_clock).
+        self.assertTrue(0 <= sampling["max_lateness_s"] < 0.2, sampling)
         self.assertEqual(sampling["ticks_missed"], 0)
         self.assertEqual(summary["options"]["fail_on_leak"], True)
         # The saved report re-analysed: the leak lines again, exit 3 with --fail-on-leak, and a chart with --plot.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+import signal
 import sys
 import time
 import unittest
@@ -57,25 +59,31 @@ class InstancesTest(MonitorTestCase):
             self.assertEqual(per_tick, int(row["private_memory"]))
 
     def test_instances_join_and_leave_during_the_run(self) -> None:
-        """One instance exits at 2 s and another starts at 2.6 s: the count goes 2, 1, 2 and the run goes on."""
+        """One of two instances exits after the first sample and another starts once that is said: the count goes
+        2, 1, 2 and the run goes on."""
         name = unique_name("churn")
         self.start_workload(name)
-        leaver = self.start_workload(name, "--seconds", "2")
+        leaver = self.start_workload(name)
         _, reports, _ = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "4", "-s", "0.25", *self.out_args)
-        time.sleep(2.6)
+        # Each step waits for the monitor's word, so the run only needs to outlast a slow start of the joiner.
+        monitor = self.start_monitor("-p", name, "-d", "6", "-s", "0.25", *self.out_args)
+        self.wait_for_rows(monitor)
+        os.killpg(leaver.pid, signal.SIGKILL)
+        leaver.wait()
+        assert monitor.stdout is not None
+        while f"(pid {leaver.pid}) exited" not in (line := monitor.stdout.readline()):
+            self.assertTrue(line, "the monitor never said that the instance exited")
         joiner = self.start_workload(name)
-        out, err = monitor.communicate(timeout=20)
+        _, err = self.rest_of_output(monitor)
         self.assertEqual(monitor.returncode, 0, err)
         counts = [int(row["process_count"]) for row in read_csv(only_file(reports, f"{name}_*[0-9].csv"))]
-        self.assertTrue(8 <= len(counts) <= 16, len(counts))
+        self.assertLessEqual(len(counts), 24)
         self.assertEqual(counts[0], 2)
         self.assertIn(1, counts)
         self.assertEqual(counts[-1], 2)
         pids = {int(row["pid"]) for row in read_csv(only_file(reports, f"{name}_*_processes.csv"))}
         self.assertIn(leaver.pid, pids)
         self.assertIn(joiner.pid, pids)
-        self.assertIn(f"(pid {leaver.pid}) exited", out)
 
     def test_leaky_instance_is_named(self) -> None:
         """Two instances, one leaking: the summary names the leaking PID only."""
@@ -127,13 +135,25 @@ class PidAndChildrenTest(MonitorTestCase):
 @LINUX_ONLY
 class LaunchTest(MonitorTestCase):
     def test_command_that_exits_ends_the_run(self) -> None:
-        """-d 20 -- a command exiting after 2 s: the run ends within 10 s with at least 5 samples and its status."""
+        """-d 120 -- a command exiting after 2 s: the run ends long before -d, with at least 5 samples and its
+        status."""
         _, reports, _ = self.make_dirs()
         started = time.monotonic()
         result = self.run_monitor(
-            "-d", "20", "-s", "0.25", *self.out_args, "--", sys.executable, str(WORKLOAD), "--seconds", "2"
+            "-d",
+            "120",
+            "-s",
+            "0.25",
+            *self.out_args,
+            "--",
+            sys.executable,
+            str(WORKLOAD),
+            "--seconds",
+            "2",
+            timeout=120,
         )
-        self.assertLess(time.monotonic() - started, 10)
+        # Half of -d: ample for start-up and the summary on a busy machine.
+        self.assertLess(time.monotonic() - started, 60)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertGreaterEqual(len(read_csv(only_file(reports, "*[0-9].csv"))), 5)
         self.assertIn("command exited with status 0", result.stdout)

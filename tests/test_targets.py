@@ -157,7 +157,7 @@ class RenameTest(MonitorTestCase):
         self.start_workload(name)
         ctl = start_controlled(self, unique_name("other"))
         _, reports, _ = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "4", "-s", "0.25", *self.out_args)
+        monitor = self.start_monitor("-p", name, "-d", "5", "-s", "0.25", *self.out_args)
         assert monitor.stdout is not None and monitor.stderr is not None
         self.assertTrue(monitor.stdout.readline().startswith("Monitoring"))
         monitor.stdout.readline()  # the table header: sampling has started
@@ -170,7 +170,9 @@ class RenameTest(MonitorTestCase):
         joined = [row["timestamp"] for row in detail if int(row["pid"]) == ctl.pid]
         self.assertTrue(joined, "the renamed process was never sampled")
         first = datetime_from_iso(joined[0])
-        self.assertLess(first - renamed_at, 1.0 + 0.25 + 0.3)
+        # The recheck second plus one interval; the rule itself is timed on a fake clock
+        # (test_process_renamed_after_listing_is_found_at_the_next_recheck), so a busy machine gets a second of room.
+        self.assertLess(first - renamed_at, 1.0 + 0.25 + 1.0)
 
 
 def datetime_from_iso(text: str) -> float:

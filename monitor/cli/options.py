@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
             "sample CPU %, private memory (USS) and open handles/file descriptors, "
             "write a CSV report and a log, print averages and warn about memory leaks."
         ),
-        epilog="Launch form: main.py -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
+        epilog=f"Launch form: {program_name()} -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
@@ -152,7 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
         "-s",
         "--sampling",
         type=_interval,
-        default=Decimal(DEFAULT_INTERVAL),
         metavar="SECONDS",
         help=f"seconds between samples (default {DEFAULT_INTERVAL}, at least {MIN_INTERVAL_S}); fractions allowed",
     )
@@ -218,6 +217,9 @@ def parse_options(argv: Sequence[str]) -> Options:
     # Whether -r was given matters to the exporter, so its default is filled in here.
     reports_given = args.reports_dir is not None
     args.reports_dir = args.reports_dir if reports_given else DEFAULT_REPORTS_DIR
+    # Whether -s was given decides how errors speak of it, so its default is filled in here too.
+    args.sampling_given = args.sampling is not None
+    args.sampling = args.sampling if args.sampling_given else Decimal(DEFAULT_INTERVAL)
     if args.analyze:
         if command or args.process is not None or args.pid is not None or args.cmdline is not None:
             raise UsageError("--analyze reads saved reports; it takes no -p, --pid, --cmdline or command")
@@ -245,9 +247,14 @@ def parse_options(argv: Sequence[str]) -> Options:
     duration: Decimal = args.duration if args.duration is not None else MAX_DURATION_S
     interval: Decimal = args.sampling
     if interval > duration:
+        if args.sampling_given:
+            raise UsageError(
+                f"argument -s/--sampling: {interval} s is longer than the duration {duration} s, "
+                "so no sample would be taken; use a sampling interval up to the duration"
+            )
         raise UsageError(
-            f"argument -s/--sampling: {interval} s is longer than the duration {duration} s, "
-            "so no sample would be taken; use a sampling interval up to the duration"
+            f"the sampling interval (default {interval} s) is longer than the duration {duration} s, "
+            f"so no sample would be taken; give -s up to {duration} (fractions allowed), or -d of at least {interval}"
         )
     return Options(
         process_names=names,
@@ -293,9 +300,10 @@ def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list
     if args.serve is not None and command:
         raise UsageError("--serve watches running processes: give -p, --pid or --cmdline, not a command after --")
     if args.window is not None and args.window < 8 * args.sampling:
+        at = f"-s {args.sampling}" if args.sampling_given else f"the sampling interval (default {args.sampling} s)"
         raise UsageError(
-            f"argument --window: {args.window} s holds fewer than 8 samples at -s {args.sampling}; "
-            "give a window of at least 8 sampling intervals"
+            f"argument --window: {args.window} s holds fewer than 8 samples at {at}; "
+            f"give a window of at least 8 sampling intervals ({float(8 * args.sampling):g} s), or a shorter -s"
         )
 
 
