@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unittest
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,14 +20,19 @@ from monitor.analysis.trend import Verdict
 from monitor.metrics import BY_COLUMN, CPU, ELAPSED, HANDLES, MEMORY, READ_RATE, RESIDENT, THREADS, WRITE_RATE
 from monitor.output.chart import MAX_BINS, chart_panels, chart_title, draw_chart, envelope, value_limits
 
+if TYPE_CHECKING:
+    from matplotlib.typing import ColorType
+
 LONG_TITLE = (
     "command 'python tests/workloads/workload.py --leak-mib-per-s 3 --seconds 60 --name a-rather-long-name "
     "--children 4 --child-name another-long-name', 2026-11-28 15:33:57, every 0.5 s"
 )
 MIB = 2**20
-# A drawn pixel counts as a line's colour when no channel is further from it than this (of 255): the line's
-# antialiased edge is within it, its pale band and its dashed average line are not.
-COLOUR_TOLERANCE = 60
+# A pixel shows a colour when it is that colour over white at some opacity, each channel within this (of 1).
+COLOUR_TOLERANCE = 0.1
+# A line 1.7 pixels wide covers at least this much of some pixel of each column it crosses; the band under it
+# (a quarter opaque, its outline 0.6) and the averages (0.6) stay below.
+LINE_OPACITY = 0.75
 
 
 def _leaking_frame(samples: int = 40) -> pd.DataFrame:
@@ -95,18 +101,38 @@ def _panel(figure: Figure, column: str) -> Axes:
     return axis
 
 
-def _columns_showing(figure: Figure, axis: Axes, colour: tuple[float, float, float]) -> np.ndarray:
-    """For each pixel column of the panel, whether any of its pixels has the colour as drawn on the canvas."""
+def _panel_pixels(figure: Figure, axis: Axes) -> np.ndarray:
+    """The RGB pixels drawn inside the panel's frame (a pixel in from it), rows from the top."""
     canvas = figure.canvas
     assert isinstance(canvas, FigureCanvasAgg)
-    pixels = np.asarray(canvas.buffer_rgba())[:, :, :3].astype(int)
+    pixels = np.asarray(canvas.buffer_rgba())[:, :, :3].astype(float) / 255
     box = axis.get_window_extent()
-    height = pixels.shape[0]
-    # Display coordinates start at the bottom, image rows at the top; stay a pixel inside the frame.
-    top, bottom = int(height - box.y1) + 1, int(height - box.y0) - 1
-    inside = pixels[top:bottom, int(box.x0) + 1 : int(box.x1) - 1]
-    target = np.array([round(255 * channel) for channel in colour])
-    return np.asarray((np.abs(inside - target).max(axis=2) <= COLOUR_TOLERANCE).any(axis=0))
+    # Display coordinates start at the bottom, image rows at the top.
+    top, bottom = int(pixels.shape[0] - box.y1) + 1, int(pixels.shape[0] - box.y0) - 1
+    return pixels[top:bottom, int(box.x0) + 1 : int(box.x1) - 1]
+
+
+def _opacity_of(pixels: np.ndarray, colour: ColorType) -> np.ndarray:
+    """How opaque `colour` is in each pixel drawn over the white background: 0 for none of it, and 0 as well
+    for a pixel of any other colour."""
+    ink = np.subtract(1.0, to_rgb(colour))
+    darkening = 1.0 - pixels
+    opacity = np.clip(darkening @ ink / (ink @ ink), 0.0, 1.0)
+    off_colour = np.abs(darkening - opacity[..., None] * ink).max(axis=-1) > COLOUR_TOLERANCE
+    return np.where(off_colour, 0.0, opacity)
+
+
+def _columns_showing(figure: Figure, axis: Axes, colour: ColorType, opacity: float) -> np.ndarray:
+    """For each pixel column of the panel, whether a pixel in it shows `colour` at least that opaque."""
+    return np.asarray((_opacity_of(_panel_pixels(figure, axis), colour) >= opacity).any(axis=0))
+
+
+def _spanned(axis: Axes, shown: np.ndarray, line: Line2D) -> np.ndarray:
+    """The part of a per-column array that lies under the line, less two columns at each end."""
+    x = np.asarray(line.get_xdata(), dtype=float)
+    left = axis.get_window_extent().x0 + 1
+    start, end = (axis.transData.transform((value, 0))[0] - left for value in (x[0], x[-1]))
+    return shown[int(start) + 2 : int(end) - 2]
 
 
 class DrawnChartCase(unittest.TestCase):
@@ -124,7 +150,6 @@ class DrawnChartCase(unittest.TestCase):
             lines = _drawn(axis, "data")
             self.assertTrue(lines, f"panel {axis.get_ylabel()!r} draws no data line")
             bottom, top = axis.get_ylim()
-            left = axis.get_window_extent().x0
             for column, line in lines.items():
                 with self.subTest(column=column):
                     x, y = (np.asarray(values, dtype=float) for values in line.get_data())
@@ -136,10 +161,8 @@ class DrawnChartCase(unittest.TestCase):
                     # Strictly inside the limits, not on the frame.
                     self.assertGreater(y.min(), bottom)
                     self.assertLess(y.max(), top)
-                    # And really drawn: the line's colour in (nearly) every pixel column it spans.
-                    shown = _columns_showing(self.figure, axis, to_rgb(line.get_color()))
-                    start, end = (axis.transData.transform((value, 0))[0] - left for value in (x[0], x[-1]))
-                    spanned = shown[int(start) + 2 : int(end) - 2]
+                    # And really drawn: the line's colour, nearly opaque, in (nearly) every pixel column it spans.
+                    spanned = _spanned(axis, _columns_showing(self.figure, axis, line.get_color(), LINE_OPACITY), line)
                     self.assertGreater(spanned.mean(), 0.95, f"{column} shows in {spanned.mean():.0%} of its columns")
 
 
@@ -178,6 +201,18 @@ class LongSteadyChartTest(DrawnChartCase):
         self.assertEqual(ticks[0], 0)
         self.assertIn(1, ticks)
 
+    def test_a_lone_spike_shows_at_its_height(self) -> None:
+        """One sample of 100 % CPU among 6,000 at 0 is drawn up to the top of its panel, not as a faint hairline."""
+        frame = self.frame.copy()
+        frame.loc[3001, CPU] = 100.0
+        figure = _draw(frame)
+        axis = _panel(figure, CPU)
+        self.assertGreater(axis.get_ylim()[1], 100.0)
+        pixels = _panel_pixels(figure, axis)
+        colour = _drawn(axis, "data")[CPU].get_color()
+        # The top tenth of the panel: only the spike reaches there.
+        self.assertGreaterEqual(_opacity_of(pixels[: len(pixels) // 10], colour).max(), 0.5)
+
 
 class LongLeakChartTest(DrawnChartCase):
     """Five minutes at `-s 0.01` of a small private leak in a process whose resident memory is 50-200 times larger."""
@@ -194,11 +229,14 @@ class LongLeakChartTest(DrawnChartCase):
         self.assert_every_series_shows()
 
     def test_data_is_drawn_above_the_leak_trend(self) -> None:
-        """The private memory line is drawn after (above) the trend line, and the trend still shows beside it."""
+        """The private memory line is drawn above the trend line, and the trend still shows beside it."""
         axis = _panel(self.figure, MEMORY)
         data, trend = _drawn(axis, "data")[MEMORY], _drawn(axis, "trend")[MEMORY]
         self.assertGreater(data.get_zorder(), trend.get_zorder())
-        self.assertGreater(trend.get_linewidth(), data.get_linewidth(), "a trend as thin as the data hides under it")
+        # The trend's own colour and opacity, seen beside the data line all along it.
+        opacity = 0.8 * (trend.get_alpha() or 1.0)
+        spanned = _spanned(axis, _columns_showing(self.figure, axis, trend.get_color(), opacity), trend)
+        self.assertGreater(spanned.mean(), 0.95, f"the trend shows in {spanned.mean():.0%} of its columns")
 
     def test_private_memory_keeps_its_own_scale(self) -> None:
         """Private memory (2-8 MiB) fills most of its panel's height though resident memory is ~400 MiB."""
@@ -307,20 +345,33 @@ class EnvelopeTest(unittest.TestCase):
     @settings(max_examples=100, deadline=None)
     @given(
         st.integers(1, 6000),
+        st.lists(st.sampled_from([0.0, 0.01, 0.011, 2.0]), min_size=1, max_size=30),
         st.lists(st.one_of(st.floats(0, 1e12, allow_nan=False), st.just(float("nan"))), min_size=1, max_size=50),
     )
-    def test_slices_keep_every_extreme_and_the_mean_between_them(self, samples: int, pattern: list[float]) -> None:
-        """The slices' lows and highs hold the series' minimum and maximum; each mean lies between its low and high."""
-        x = np.arange(samples) * 0.01
+    def test_each_slice_holds_the_minimum_mean_and_maximum_of_its_samples(
+        self, samples: int, steps: list[float], pattern: list[float]
+    ) -> None:
+        """A long series gives at most MAX_BINS slices, each with the low, mean and high of the samples in it."""
+        x = np.cumsum(np.resize(np.array(steps), samples))  # uneven times, ties among them
         y = np.resize(np.array(pattern), samples)
-        xs, low, mean, high = envelope(x, y)
-        self.assertLessEqual(len(xs), MAX_BINS)
-        known = np.isfinite(mean)
-        self.assertTrue((low[known] <= mean[known] * (1 + 1e-12)).all())
-        self.assertTrue((mean[known] <= high[known] * (1 + 1e-12)).all())
-        if np.isfinite(y).any():
-            self.assertEqual(np.nanmin(low), np.nanmin(y))
-            self.assertEqual(np.nanmax(high), np.nanmax(y))
+        starts, low, mean, high = envelope(x, y)
+        if samples <= MAX_BINS or x[-1] == x[0]:
+            # Nothing to slice: the series itself, sample by sample.
+            for values in (starts, low, mean, high):
+                np.testing.assert_array_equal(values, x if values is starts else y)
+            return
+        self.assertLessEqual(len(starts), MAX_BINS)
+        self.assertEqual(starts[0], x[0])
+        slice_of = np.searchsorted(starts, x, side="right") - 1
+        for index in range(len(starts)):
+            values = y[slice_of == index]
+            values = values[np.isfinite(values)]
+            if len(values) == 0:
+                self.assertTrue(np.isnan([low[index], mean[index], high[index]]).all())
+                continue
+            self.assertEqual(low[index], values.min())
+            self.assertEqual(high[index], values.max())
+            self.assertAlmostEqual(mean[index], values.mean(), delta=1e-9 * values.max())
 
     def test_flat_long_series_gives_a_flat_mean(self) -> None:
         """6,000 samples of 5 give 2,000 slices whose low, mean and high are all 5."""

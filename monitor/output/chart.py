@@ -1,8 +1,8 @@
 """The run's chart: each metric against time, with its average and, for a leak, the fitted trend.
 
 matplotlib is imported here only, when a chart is drawn, so that it never slows the first sample.
-A long run is drawn as a min/max envelope over at most MAX_BINS time bins per line: a million-row
-chart is as fast and as legible as a short one, and no spike is lost.
+A long run is drawn over at most MAX_BINS time slices per line, each slice's mean over its min-max band: a
+million-row chart is as fast and as legible as a short one, a steady series is still a line, and no spike is lost.
 """
 
 from __future__ import annotations
@@ -196,8 +196,6 @@ def _draw_panel(
     time_size: float,
     label: str,
 ) -> None:
-    from matplotlib.colors import to_rgba
-
     first = metrics[0]
     scale, unit_name = 1.0, "%" if first.unit is Unit.PERCENT else ""
     if first.unit in (Unit.BYTES, Unit.BYTES_PER_S):
@@ -205,54 +203,26 @@ def _draw_panel(
         unit_name, scale = _byte_unit(peak)
         unit_name += "/s" if first.unit is Unit.BYTES_PER_S else ""
         label = f"{label} ({unit_name})"
-    handles: list[Artist | tuple[Artist, ...]] = []
-    texts: list[str] = []
+    legend: list[tuple[Artist | tuple[Artist, ...], str]] = []
     drawn: list[np.ndarray] = []  # every value drawn, for the y range
     for metric, colour in zip(metrics, _COLOURS):
         raw = frame[metric.column].to_numpy(dtype=float)
         x, low, mean, high = envelope(seconds, raw / scale)
-        x = x / time_size
         drawn += [low, high]
-        if len(x) < len(raw):
-            # Steps: each slice's range spans the slice. A slice is narrower than a pixel, so the band is
-            # outlined too: a lone spike then shows as a stroke, where a fill alone would be a faint hairline.
-            band = axis.fill_between(
-                x,
-                low,
-                high,
-                step="post",
-                facecolor=to_rgba(colour, BAND_FILL_ALPHA),
-                edgecolor=to_rgba(colour, BAND_EDGE_ALPHA),
-                linewidth=0.8,
-                zorder=BAND_ORDER,
-                gid=f"band:{metric.column}",
-            )
-            # The mean of each slice as a line: a slice whose minimum is its maximum is a band of no height.
-            (line,) = axis.plot(x, mean, linewidth=1.2, color=colour, zorder=DATA_ORDER, gid=f"data:{metric.column}")
-            handles.append((band, line))
-            texts.append(f"{metric.column}: mean of each {_slice_text(seconds)},\nmin to max shaded")
-        else:
-            marker = "." if len(x) < 200 else None
-            (line,) = axis.plot(
-                x, mean, marker=marker, linewidth=1.2, color=colour, zorder=DATA_ORDER, gid=f"data:{metric.column}"
-            )
-            handles.append(line)
-            texts.append(metric.column)
+        legend.append(_draw_series(axis, metric.column, colour, x / time_size, (low, mean, high), seconds))
         average = analysis.averages.get(metric.column)
         if average is not None:
             average /= scale
-            handles.append(
-                axis.axhline(
-                    average,
-                    linestyle="--",
-                    color=colour,
-                    alpha=0.6,
-                    linewidth=1,
-                    zorder=GUIDE_ORDER,
-                    gid=f"average:{metric.column}",
-                )
+            line = axis.axhline(
+                average,
+                linestyle="--",
+                color=colour,
+                alpha=0.6,
+                linewidth=1,
+                zorder=GUIDE_ORDER,
+                gid=f"average:{metric.column}",
             )
-            texts.append(f"average {average:.3g} {unit_name}")
+            legend.append((line, f"average {average:.3g} {unit_name}"))
             drawn.append(np.array([average]))
         leak = analysis.leaks.get(metric.column)
         trend = leak.trend if leak is not None else None
@@ -265,7 +235,7 @@ def _draw_panel(
         ):
             ends = np.array([seconds[0], seconds[-1]])
             fitted = (trend.intercept + trend.rate_per_hour / 3600.0 * ends) / scale
-            (fit,) = axis.plot(
+            (line,) = axis.plot(
                 ends / time_size,
                 fitted,
                 color="tab:red",
@@ -275,12 +245,55 @@ def _draw_panel(
                 zorder=GUIDE_ORDER,
                 gid=f"trend:{metric.column}",
             )
-            handles.append(fit)
-            texts.append(f"leak trend\n{format_rate(trend, metric.column)}")
+            legend.append((line, f"leak trend\n{format_rate(trend, metric.column)}"))
             drawn.append(fitted)
-    values = np.concatenate(drawn)
+    _set_value_axis(axis, np.concatenate(drawn), whole_numbers=first.unit is Unit.COUNT)
+    axis.set_ylabel(label)
+    axis.grid(True, alpha=0.3)
+    # Beside the panel, not on it: a legend inside the axes hides whatever data lies under it.
+    handles, texts = zip(*legend)
+    axis.legend(handles, texts, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
+
+
+def _draw_series(
+    axis: Axes,
+    column: str,
+    colour: str,
+    x: np.ndarray,
+    slices: tuple[np.ndarray, np.ndarray, np.ndarray],
+    seconds: np.ndarray,
+) -> tuple[Artist | tuple[Artist, ...], str]:
+    """One metric's data, sample by sample or slice by slice; its legend entry."""
+    from matplotlib.colors import to_rgba
+
+    low, mean, high = slices
+    if len(x) == len(seconds):
+        marker = "." if len(x) < 200 else None
+        (line,) = axis.plot(
+            x, mean, marker=marker, linewidth=1.2, color=colour, zorder=DATA_ORDER, gid=f"data:{column}"
+        )
+        return line, column
+    # Steps: each slice's range spans the slice. A slice is narrower than a pixel, so the band is outlined
+    # too: a lone spike then shows as a stroke, where a fill alone would be a faint hairline.
+    band = axis.fill_between(
+        x,
+        low,
+        high,
+        step="post",
+        facecolor=to_rgba(colour, BAND_FILL_ALPHA),
+        edgecolor=to_rgba(colour, BAND_EDGE_ALPHA),
+        linewidth=0.8,
+        zorder=BAND_ORDER,
+        gid=f"band:{column}",
+    )
+    # The mean of each slice as a line: a steady series is a band of no height, which draws nothing.
+    (line,) = axis.plot(x, mean, linewidth=1.2, color=colour, zorder=DATA_ORDER, gid=f"data:{column}")
+    return (band, line), f"{column}: mean of each {_slice_text(seconds)},\nmin to max shaded"
+
+
+def _set_value_axis(axis: Axes, values: np.ndarray, whole_numbers: bool) -> None:
+    """The y range that holds every value drawn, and its ticks."""
     values = values[np.isfinite(values)]
-    whole_numbers = first.unit is Unit.COUNT
     if len(values):
         axis.set_ylim(value_limits(float(values.min()), float(values.max()), whole_numbers))
     if whole_numbers:
@@ -289,10 +302,6 @@ def _draw_panel(
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     # Plain tick values: an offset ("+4.1e3" above the axis) is easy to miss on a nearly flat series.
     axis.ticklabel_format(axis="y", useOffset=False)
-    axis.set_ylabel(label)
-    axis.grid(True, alpha=0.3)
-    # Beside the panel, not on it: a legend inside the axes hides whatever data lies under it.
-    axis.legend(handles, texts, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
 
 
 def _slice_text(seconds: np.ndarray) -> str:
