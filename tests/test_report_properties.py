@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from monitor.analysis.summary import analyze, elapsed_from_wall_clock
 from monitor.errors import MonitorError
-from monitor.output.csv_report import read_report
+from monitor.output.saved_report import read_report
 from monitor.output.summary_json import summary_document
 
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
