@@ -264,7 +264,7 @@ class DetailCsvTest(MonitorTestCase):
 
     def test_two_pids_get_their_own_series_and_verdicts(self) -> None:
         """Interleaved rows of a leaking and a flat PID (the flat one from the 6th second): one JSON line each,
-        with its own samples, averages and a rate from its own timestamps."""
+        with its own samples, averages and a rate from the timestamps."""
         base, _, _ = self.make_dirs()
         detail = base / "app_processes.csv"
         rows = [DETAIL_HEADER]
@@ -432,3 +432,16 @@ class ReportsToReadTest(unittest.TestCase):
         with self.assertRaisesRegex(MonitorError, r"r/a\.png: a run's chart, not a CSV report; analyse its report"):
             check_is_report(Path("r/a.png"))
         check_is_report(Path("r/a_processes.csv"))  # a detail CSV is a report
+
+
+class BooleanCellTest(MonitorTestCase):
+    def test_true_false_column_is_not_read_as_numbers(self) -> None:
+        """A cpu_percent column holding only TRUE/FALSE (which pandas reads as booleans) is refused, not 1 and 0."""
+        base, _, _ = self.make_dirs()
+        report = base / "flags.csv"
+        report.write_text(f"{HEADER}\n{stamp_at(0)},TRUE,1000,7,1\n{stamp_at(1)},FALSE,1000,7,1\n")
+        status, out, err = self.run_in_process("--analyze", str(report))
+        self.assertEqual(status, 1)
+        self.assertOneLineError(err)
+        self.assertIn('line 2, column cpu_percent: "TRUE" is not a finite number', err)
+        self.assertEqual(out, "")

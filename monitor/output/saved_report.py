@@ -120,8 +120,15 @@ def _bad_cell(path: Path, frame: pd.DataFrame, column: str, row: int, problem: s
     return MonitorError(f"{path}: {where}, column {column}: {shown(text)} is {problem}; fix or delete that {what}")
 
 
+def _numbers(cells: pd.Series) -> pd.Series:
+    """The cells as numbers, NaN where a cell is not one; pandas reads a column of only true/false as booleans."""
+    if pd.api.types.is_bool_dtype(cells):
+        return pd.Series(np.nan, index=cells.index)
+    return pd.to_numeric(cells, errors="coerce")
+
+
 def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: bool = False) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
+    values = _numbers(frame[column])
     empty = frame[column].isna().to_numpy()
     finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
     bad = ~finite & ~(empty & may_be_empty)
@@ -132,7 +139,7 @@ def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: b
 
 def _pids(path: Path, frame: pd.DataFrame) -> pd.Series:
     """The pid column as whole numbers; MonitorError naming the first cell that is not a PID."""
-    values = pd.to_numeric(frame[PID], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = _numbers(frame[PID]).to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         good = np.isfinite(values) & (values >= 0) & (values == np.floor(values))
     if not good.all():
