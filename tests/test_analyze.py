@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -427,11 +428,23 @@ class ReportsToReadTest(unittest.TestCase):
             [Path("r/a.csv"), Path("r/b_processes.csv"), Path("r/c.json"), Path("other/a.json")],
         )
 
-    def test_chart_given_alone_names_its_report(self) -> None:
-        """A chart or JSON given without its report is refused with the report to give instead."""
-        with self.assertRaisesRegex(MonitorError, r"r/a\.png: a run's chart, not a CSV report; analyse its report"):
-            check_is_report(Path("r/a.png"))
-        check_is_report(Path("r/a_processes.csv"))  # a detail CSV is a report
+    def test_chart_json_or_log_given_alone_names_its_report(self) -> None:
+        """A chart or JSON given without its report is refused naming the report beside it; a log, whose report
+        is in another folder, by the report's name."""
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        base = Path(folder.name)
+        for name in ("a.png", "a.json", "a.log", "a_processes.csv"):
+            (base / name).write_text("x")
+        for name, kind, report in [("a.png", "chart", base / "a.csv"), ("a.json", "JSON summary", base / "a.csv")]:
+            with self.assertRaises(MonitorError) as caught:
+                check_is_report(base / name)
+            expected = f"{base / name}: a run's {kind}, not a CSV report; analyse its report ({report}) instead"
+            self.assertEqual(str(caught.exception), expected)
+        with self.assertRaisesRegex(MonitorError, r"a run's log, not a CSV report; .*\(a\.csv in the reports folder\)"):
+            check_is_report(base / "a.log")
+        check_is_report(base / "a_processes.csv")  # a detail CSV is a report
+        check_is_report(base / "b.png")  # missing: the reader says so
 
 
 class BooleanCellTest(MonitorTestCase):

@@ -49,12 +49,13 @@ def reports_to_read(paths: Sequence[Path]) -> list[Path]:
 def check_is_report(path: Path) -> None:
     """MonitorError for a file that the monitor writes beside a report and is no report itself (a chart, a JSON)."""
     report = written_beside(path)
-    if report is None or path.name.endswith(DETAIL_SUFFIX):
-        return
-    kind = _BESIDE[Path(path.name.removesuffix(_PARTIAL)).suffix]
-    if path.name.endswith(_PARTIAL):
-        kind = f"unfinished {kind}"
-    raise MonitorError(f"{path}: a run's {kind}, not a CSV report; analyse its report ({report}) instead")
+    if report is None or path.name.endswith(DETAIL_SUFFIX) or not path.exists():
+        return  # read as a report, or named as missing by the reader
+    suffix = Path(path.name.removesuffix(_PARTIAL)).suffix
+    kind = ("unfinished " if path.name.endswith(_PARTIAL) else "") + _BESIDE[suffix]
+    # A log sits in the logs folder, apart from its report: only the report's name is known.
+    where = f"{report.name} in the reports folder" if suffix == LOG_SUFFIX else str(report)
+    raise MonitorError(f"{path}: a run's {kind}, not a CSV report; analyse its report ({where}) instead")
 
 
 def _absolute(path: Path) -> Path:
