@@ -225,6 +225,15 @@ class DetailCsvTest(MonitorTestCase):
             [f"Summary for pid {pid} ('app') in '{detail}': 12 samples" for pid in (7, 9)],
         )
 
+    def test_empty_detail_csv_gets_an_empty_summary(self) -> None:
+        """A detail CSV with its header only: one summary of 0 samples, not nothing at all."""
+        base, _, _ = self.make_dirs()
+        detail = base / "app_processes.csv"
+        detail.write_text(DETAIL_HEADER + "\n")
+        status, out, err = self.run_in_process("--analyze", str(detail))
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.splitlines()[0], f"Summary for '{detail}': 0 samples")
+
     def test_detail_csv_of_a_forking_run_is_judged_per_process(self) -> None:
         """A real run of a forking steady workload and a leaking one under one name: --analyze on its detail
         CSV gives one line per PID the run sampled, each with that PID's rows only; the leaking one leaks."""

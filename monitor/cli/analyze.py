@@ -51,8 +51,10 @@ def analyze_reports(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
             print(f"error: {exc}", file=err)
             status = ExitStatus.ERROR
             continue
-        analysed = [(one, analyze(one.frame)) for one in series]
-        for one, analysis in analysed:
+        analysed = []
+        for one in series:  # each summary printed as soon as it is known: a detail CSV may hold many processes
+            analysis = analyze(one.frame)
+            analysed.append((one, analysis))
             leak_found |= analysis.leak_found
             if options.json:
                 console.summary(json_line(summary_document(path, analysis, one.facts)))
@@ -68,13 +70,13 @@ def analyze_reports(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
 
 def series_of(path: Path, frame: pd.DataFrame) -> list[Series]:
     """The report as one series, or a detail CSV as one series per process, each with its own chart."""
-    if not is_detail(frame):
+    if not is_detail(frame) or frame.empty:  # an empty detail CSV still gets its (empty) summary
         title = f"{path.name} ({plural(len(frame), 'sample')})"
         return [Series(f"'{path}'", title, path.with_suffix(CHART_SUFFIX), frame)]
     return [
         Series(
             f"pid {rows.pid} ('{rows.name}') in '{path}'",
-            f"{path.name}, pid {rows.pid} ({rows.name}) ({plural(len(rows.frame), 'sample')})",
+            f"{path.name}, pid {rows.pid} ('{rows.name}'), {plural(len(rows.frame), 'sample')}",
             path.with_name(f"{path.stem}_pid{rows.pid}{CHART_SUFFIX}"),
             rows.frame,
             {"pid": rows.pid, "name": rows.name},
