@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from monitor.analysis.summary import analyze, elapsed_from_wall_clock
 from monitor.errors import MonitorError
-from monitor.output.csv_report import read_report
+from monitor.output.csv_cells import shown
+from monitor.output.saved_report import per_process, read_report
 from monitor.output.summary_json import summary_document
 
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,6 +137,89 @@ class ReadAndAnalyzeTest(unittest.TestCase):
                 self.assertNotIn("\n", str(exc))
             else:
                 self.assertTrue(np.isfinite(frame[["cpu_percent", "private_memory", "handles_fds"]].to_numpy()).all())
+
+    @EXAMPLES
+    @given(
+        st.lists(
+            st.tuples(st.integers(1, 6), st.floats(-3600, 3600, allow_nan=False), st.integers(0, 2**50)),
+            max_size=60,
+        )
+    )
+    def test_detail_rows_split_by_pid_are_each_process_own_rows(self, data: list[tuple[int, float, int]]) -> None:
+        """Any interleaving of several PIDs' rows splits into one series per PID, in order of first appearance,
+        holding exactly that PID's rows in file order, with its own elapsed time from 0 that never goes back."""
+        path = self.folder / "app_processes.csv"
+        lines = ["timestamp,pid,name,cpu_percent,private_memory,handles_fds"]
+        for pid, second, memory in data:
+            stamp = (START + datetime.timedelta(seconds=second)).isoformat(timespec="milliseconds")
+            lines.append(f"{stamp},{pid},p{pid},1.0,{memory},3")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            processes = per_process(read_report(path))
+            analyses = [analyze(process.frame) for process in processes]
+        self.assertEqual([process.pid for process in processes], list(dict.fromkeys(pid for pid, _, _ in data)))
+        for process, analysis in zip(processes, analyses):
+            self.assertEqual(process.name, f"p{process.pid}")
+            own = [memory for pid, _, memory in data if pid == process.pid]
+            self.assertEqual(process.frame["private_memory"].tolist(), own)
+            self.assertEqual(analysis.samples, len(own))
+            elapsed = process.frame["elapsed_s"].to_numpy()
+            self.assertEqual(elapsed[0], 0.0)
+            self.assertTrue(np.isfinite(elapsed).all() and (np.diff(elapsed) >= 0).all())
+
+
+# Text without digits is never a finite number nor a time: a cell certain to be refused.
+digit_free = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Nd"]), max_size=12)
+# What may come before the bad row: a good row (its note cell spanning 0 to 2 lines), a blank line, spaces.
+lines_before = st.lists(
+    st.one_of(st.integers(0, 2), st.sampled_from(["", "   ", "\t"])),
+    max_size=12,
+)
+
+
+class BadCellPositionTest(unittest.TestCase):
+    def setUp(self) -> None:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.path = Path(folder.name) / "bad.csv"
+
+    @settings(max_examples=120, deadline=None)
+    @given(
+        lines_before,
+        st.sampled_from(["timestamp", "cpu_percent", "private_memory", "handles_fds"]),
+        digit_free,
+        st.sampled_from(["\n", "\r\n"]),
+    )
+    def test_a_refused_cell_is_named_by_its_line_and_shown_as_written(
+        self, before: list[int | str], column: str, cell: str, newline: str
+    ) -> None:
+        """Whatever blank lines and multi-line cells come first, the error names the line the bad row starts
+        on (the header is line 1) and shows the cell as written, on one line."""
+        header = ["timestamp", "cpu_percent", "private_memory", "handles_fds", "note"]
+        good = {"timestamp": "2026-03-01T12:00:00+00:00", "cpu_percent": "1.5", "private_memory": "4096"}
+        good["handles_fds"] = "3"
+        lines, line = [",".join(header)], 2
+        for item in before:
+            if isinstance(item, str):
+                lines.append(item)
+                line += 1
+            else:
+                note = '"' + "x\n" * item + 'y"'  # a quoted cell spanning item + 1 lines
+                lines.append(",".join([*good.values(), note.replace("\n", newline)]))
+                line += item + 1
+        bad = good | {column: '"' + cell.replace('"', '""') + '"'}
+        lines.append(",".join([*bad.values(), "z"]))
+        self.path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
+        with self.assertRaises(MonitorError) as caught:
+            read_report(self.path)
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertIn(f"{self.path}: line {line}, column {column}", message)
+        if cell.strip():
+            self.assertIn(f"column {column}: {shown(cell)} is not", message)
+        else:
+            self.assertIn(f"column {column} is empty", message)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The report and detail CSVs: rows to disk as they are taken, and saved reports read back and checked."""
+"""The report and detail CSVs: rows to disk as they are taken (monitor/output/saved_report.py reads them back)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
-import pandas as pd
-
-from monitor.analysis.summary import elapsed_from_wall_clock
-from monitor.errors import MonitorError
 from monitor.metrics import (
     DETAIL_COLUMNS,
-    ELAPSED,
     METRIC_TABLE,
-    METRICS,
     README_METRIC_COUNT,
     REPORT_COLUMNS,
-    REQUIRED_REPORT_COLUMNS,
-    TIMESTAMP,
 )
 from monitor.sampling.session import Sample, Sink
 
@@ -192,62 +183,3 @@ class DetailSink(Sink):
     def close(self) -> None:
         """Write what is held and close the file."""
         self._stream.close()
-
-
-def read_report(path: Path) -> pd.DataFrame:
-    """A saved report's rows with an elapsed_s column, checked by column name; MonitorError if malformed.
-
-    Reports written before elapsed_s existed get it from their timestamps, repaired where the clock
-    stepped back.
-    """
-    try:
-        frame = pd.read_csv(path, dtype={TIMESTAMP: str}, keep_default_na=False, na_values=[""])
-    except FileNotFoundError:
-        raise MonitorError(f"{path}: no such file") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-        raise MonitorError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
-    missing = [column for column in REQUIRED_REPORT_COLUMNS if column not in frame.columns]
-    if missing:
-        raise MonitorError(
-            f"{path}: not a report of this monitor (no column {', '.join(missing)}; "
-            f"a report has {', '.join(REQUIRED_REPORT_COLUMNS)})"
-        )
-    for column in [c for c in (*METRICS, ELAPSED) if c in frame.columns]:
-        # The README's metrics and elapsed_s are always written; an added metric may be an empty
-        # cell where the OS refused it (another user's I/O counters).
-        frame[column] = _finite_column(
-            path, frame, column, may_be_empty=column not in (*REQUIRED_REPORT_COLUMNS, ELAPSED)
-        )
-    seconds = _timestamps(path, frame)
-    if ELAPSED not in frame.columns:
-        frame[ELAPSED] = elapsed_from_wall_clock(seconds)
-    return frame
-
-
-def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: bool = False) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    empty = frame[column].isna().to_numpy()
-    finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-    bad = ~finite & ~(empty & may_be_empty)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        cell = frame[column].iloc[row]
-        what = "is empty" if pd.isna(cell) or str(cell).strip() == "" else f"is not a finite number ({cell!r})"
-        raise MonitorError(f"{path}: row {row + 1}, column {column} {what}; fix or delete that row")
-    return values
-
-
-def _timestamps(path: Path, frame: pd.DataFrame) -> np.ndarray:
-    """The timestamps as seconds since the epoch; MonitorError naming the first bad one."""
-    moments = pd.to_datetime(frame[TIMESTAMP], utc=True, errors="coerce", format="ISO8601")
-    bad = moments.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        cell = frame[TIMESTAMP].iloc[row]
-        what = "is empty" if pd.isna(cell) or str(cell).strip() == "" else f"is not an ISO 8601 time ({cell!r})"
-        raise MonitorError(f"{path}: row {row + 1}, column {TIMESTAMP} {what}; fix or delete that row")
-    return (moments - moments.iloc[0]).dt.total_seconds().to_numpy(dtype=float) if len(moments) else np.empty(0)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
