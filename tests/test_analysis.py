@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import unittest
 
-from monitor.analysis.running import RunningMeans, readme_heuristic
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.analysis.running import RunningHeuristic, RunningMeans, readme_heuristic
 
 
 def series_with(rises: int, flats: int, start: int = 1000) -> list[int]:
@@ -73,3 +76,18 @@ class RunningMeansTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RunningHeuristicTest(unittest.TestCase):
+    @given(st.lists(st.one_of(st.none(), st.integers(0, 5)), max_size=40))
+    @settings(max_examples=60, deadline=None)
+    def test_running_rule_leaves_out_missing_values_as_the_whole_run_rule_does(self, values: list) -> None:
+        """Fed one value at a time, with None for a missing one, the rule ends where the whole-run rule does."""
+        running = RunningHeuristic()
+        for value in values:
+            result = running.add(value)
+        present = [value for value in values if value is not None]
+        whole = readme_heuristic(present)
+        self.assertEqual(running.result(), whole)
+        if values:
+            self.assertEqual(result, whole)

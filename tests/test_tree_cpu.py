@@ -105,6 +105,10 @@ class CommandTreeCpuTest(MonitorTestCase):
         self.assertGreater(kernel_s, 0.5, "the workload did too little to compare")
         self.assertAlmostEqual(accounted, kernel_s, delta=TOLERANCE * kernel_s, msg=f"{len(rows)} rows")
         self.assertAlmostEqual(float(rows[-1]["cpu_seconds"]), kernel_s, delta=TOLERANCE * kernel_s)
+        # The last row, which holds only what the tree spent after its last sample, is a valid report row.
+        status, out, err = self.run_in_process("--analyze", str(only_file(reports, "*[0-9].csv")))
+        self.assertEqual(status, 0, err)
+        self.assertIn(f"{len(rows)} samples", out)
 
     def test_shell_loop_of_short_busy_children(self) -> None:
         """20 children of 0.2 s each, each started and reaped by a shell between or across samples."""

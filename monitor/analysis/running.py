@@ -67,8 +67,11 @@ class RunningHeuristic:
         self._previous: float | None = None
         self._samples = self._up = self._down = 0
 
-    def add(self, value: float) -> HeuristicResult:
-        """Fold one sample in and return the rule's view of the series so far."""
+    def add(self, value: float | None) -> HeuristicResult:
+        """Fold one sample in and return the rule's view of the series so far; a missing value is left out."""
+        if value is None:
+            # As the whole-run rule does with an empty cell: no step to or from it.
+            return self.result()
         if self._previous is not None:
             if value > self._previous:
                 self._up += 1

@@ -184,7 +184,7 @@ class ConsoleSink(Sink):
         """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
         self._flush_events()
         self._means.add(sample.totals)
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX] or 0.0)
+        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
         first_warning = rule.leak and not self._warned
         self._warned = self._warned or first_warning
         values = dict(zip(METRICS, sample.totals))

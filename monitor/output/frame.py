@@ -67,7 +67,7 @@ class FrameSink(Sink):
             entry = self._per_process.get(reading.pid)
             if entry is None:
                 entry = self._per_process[reading.pid] = (reading.name, RunningHeuristic())
-            entry[1].add(reading.values[_HEURISTIC_INDEX] or 0.0)
+            entry[1].add(reading.values[_HEURISTIC_INDEX])
             if None in reading.values:
                 for column, value in zip(METRICS, reading.values):
                     if value is None:

@@ -45,7 +45,7 @@ class LogSink(Sink):
         for reading in sample.readings:
             if None in reading.values:
                 self._note_missing(reading)
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX] or 0.0)
+        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
         if rule.leak and not self._warned:
             self._warned = True
             self._log.warning("the README leak rule first holds at sample %d", rule.samples)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from monitor.analysis.summary import elapsed_from_wall_clock
 from monitor.errors import MonitorError
-from monitor.metrics import ELAPSED, METRICS, NAME, PID, REQUIRED_REPORT_COLUMNS, TIMESTAMP
+from monitor.metrics import ELAPSED, METRICS, NAME, PID, PROCESS_COUNT, REQUIRED_REPORT_COLUMNS, TIMESTAMP
 from monitor.output.csv_cells import cell_as_written, line_of_row, shown
 
 
@@ -38,12 +38,17 @@ def read_report(path: Path) -> pd.DataFrame:
             f"{path}: not a report of this monitor (no column {', '.join(missing)}; "
             f"a report has {', '.join(REQUIRED_REPORT_COLUMNS)})"
         )
+    # A row with no process (the last row of a tree, which holds only the CPU it spent after its last
+    # sample, or an exporter's tick with nothing to watch) has nothing else to give.
+    no_process = np.zeros(len(frame), dtype=bool)
+    if PROCESS_COUNT in frame.columns and not is_detail(frame):
+        no_process = (_numbers(frame[PROCESS_COUNT]) == 0).to_numpy()
     for column in [c for c in (*METRICS, ELAPSED) if c in frame.columns]:
         # The README's metrics and elapsed_s are always written; an added metric may be an empty
         # cell where the OS refused it (another user's I/O counters).
-        frame[column] = _finite_column(
-            path, frame, column, may_be_empty=column not in (*REQUIRED_REPORT_COLUMNS, ELAPSED)
-        )
+        always = column in (*REQUIRED_REPORT_COLUMNS, ELAPSED)
+        may_be_empty = (no_process & (column != ELAPSED)) if always else True
+        frame[column] = _finite_column(path, frame, column, may_be_empty)
     seconds = _timestamps(path, frame)
     if is_detail(frame):
         frame[PID] = _pids(path, frame)
@@ -127,7 +132,7 @@ def _numbers(cells: pd.Series) -> pd.Series:
     return pd.to_numeric(cells, errors="coerce")
 
 
-def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: bool = False) -> pd.Series:
+def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: bool | np.ndarray = False) -> pd.Series:
     values = _numbers(frame[column])
     empty = frame[column].isna().to_numpy()
     finite = np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
