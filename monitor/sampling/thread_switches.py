@@ -91,6 +91,9 @@ class ThreadSwitches:
 
 def _read_others(proc: psutil.Process, handles: dict[int, psutil.Process], others: int) -> dict[int, int]:
     """The count of each thread but the main one; the thread list is read again only when it changed."""
+    # Same number of threads and every known one still there: nothing came or went. (A thread that
+    # exited, with its id taken by another process's thread and a new thread of ours born, all within
+    # one interval, would need the kernel to hand out every other id in between: not guarded against.)
     if len(handles) == others:
         counts = _read_threads(handles)
         if len(counts) == others:
