@@ -201,6 +201,26 @@ class ExporterCountersTest(unittest.TestCase):
             self.assertIn(f"# TYPE {family}", text)
         self.assertIn('procmon_processes{name="app"} 1.0', text)
 
+    def test_the_start_reading_is_served_and_counted_from(self) -> None:
+        """Readings taken at start are served before any sample, counters at 0 and no sample or missed tick
+        counted; the first sample's counters add only what grew since them."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=30.0, labels=("app", "idle"))
+        sink.start([reading(1, 100.0), reading(2, 50.0)])
+        text = generate_latest(registry_for(sink)).decode().splitlines()
+        for line in (
+            'procmon_processes{name="app"} 2.0',
+            'procmon_private_memory_bytes{name="app"} 2.0',
+            'procmon_cpu_seconds_total{name="app"} 0.0',
+            'procmon_processes{name="idle"} 0.0',
+            'procmon_private_memory_bytes{name="idle"} 0.0',
+            "procmon_sample_duration_seconds_count 0.0",
+            "procmon_ticks_missed_total 0.0",
+        ):
+            self.assertIn(line, text)
+        sink.add(sample(1, reading(1, 101.0), reading(2, 52.0)))
+        self.assertEqual(self._cpu_total(sink), 3.0)
+        self.assertEqual(sink.snapshot.ticks_missed, 0)
+
     def test_a_name_whose_processes_all_exited_serves_zero_sums(self) -> None:
         """Once every process of a name is gone its summed gauges are 0, not missing, and its counters stay."""
         sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
@@ -220,6 +240,27 @@ class ExporterCountersTest(unittest.TestCase):
 
 @LINUX_ONLY
 class ServeStartTest(MonitorTestCase):
+    def test_the_first_scrape_holds_the_reading_taken_at_start(self) -> None:
+        """With -s 30, a scrape as soon as the exporter says 'Serving' has the process count, private memory
+        against smaps_rollup, and the counters from 0, long before the first sample."""
+        name = unique_name("first")
+        workload = self.start_workload(name)
+        _base, _, logs = self.make_dirs()
+        port = free_port()
+        exporter = self.start_monitor("--serve", f"127.0.0.1:{port}", "-p", name, "-s", "30", "-l", str(logs))
+        assert exporter.stdout is not None
+        self.assertIn("Serving http://", exporter.stdout.readline())
+        lines = http_get(f"http://127.0.0.1:{port}/metrics").splitlines()
+        self.assertIn(f'procmon_processes{{name="{name}"}} 1.0', lines)
+        served = [line for line in lines if line.startswith(f'procmon_private_memory_bytes{{name="{name}"}} ')]
+        self.assertEqual(len(served), 1, lines)
+        expected = smaps_private_bytes(workload.pid)
+        self.assertAlmostEqual(float(served[0].split()[-1]), expected, delta=0.10 * expected)
+        self.assertIn(f'procmon_threads{{name="{name}"}} 1.0', lines)
+        self.assertIn(f'procmon_cpu_seconds_total{{name="{name}"}} 0.0', lines)
+        exporter.send_signal(signal.SIGTERM)
+        self.assertEqual(exporter.wait(30), 143)
+
     def test_a_port_in_use_is_one_line_and_leaves_no_log(self) -> None:
         """--serve on a port something else listens on: exit 1, one line naming the address, no empty log left."""
         _base, _, logs = self.make_dirs()

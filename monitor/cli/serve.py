@@ -73,6 +73,11 @@ def serve(options: Options, console: Console) -> ExitStatus:
         places |= {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir}
     paths = claim_files(run_stem("-".join(labels), started), places)
     shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    session = Session(watched, keep_running=True)
+    # The start's reading is served from the first scrape on: with a long interval, a restarted
+    # exporter would otherwise say `procmon_processes 0` until its first sample, as if the process were down.
+    first = session.start()
+    exporter.start(first)
     try:
         server, thread = start_http_server(port, addr=host, registry=registry_for(exporter))
     except OSError as exc:
@@ -90,10 +95,8 @@ def serve(options: Options, console: Console) -> ExitStatus:
                 sinks += [RowsOnly(ReportSink(paths[REPORT_SUFFIX])), RowsOnly(DetailSink(paths[DETAIL_SUFFIX]))]
             # A day at -s 1 would add 86,400 sample lines: the log keeps events, /metrics the samples.
             sinks.append(LogSink(log, every_sample=False))
-            session = Session(watched, keep_running=True)
             # scipy.stats loads in a second: before the first tick, not inside the first verdict.
             load_statistics()
-            first = session.start()
             every = f"sampling every {options.interval_s:g} s"
             line = f"Serving http://{shown}/metrics for {', '.join(labels)}, {every}; stop with Ctrl-C or SIGTERM"
             console.line(line)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Union
+from typing import Callable, Iterator, Sequence, Union
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from monitor.analysis.trend import Trend, Verdict
 from monitor.analysis.window import ANALYSIS_SHARE, WindowedTrend
 from monitor.metrics import COUNTER_NAMES, COUNTERS, LEAK_CHECKED, METRIC_TABLE, trend_value
+from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
 PREFIX = "procmon_"
@@ -87,15 +88,31 @@ class ExporterSink(Sink):
             self._group(label)
         self.snapshot = self._snapshot()
 
+    def start(self, readings: Sequence[ProcessReading]) -> None:
+        """Serve the readings taken at start until the first sample: process counts, gauges, counters from 0.
+
+        They are no sample (no tick, no duration, no point in a verdict's window), and the counters
+        count from them, so none jumps at the first sample.
+        """
+        self._fold(readings)
+        self.snapshot = self._snapshot()
+
     def add(self, sample: Sample) -> None:
         """Fold one sample into totals, counters and windows, then publish a new snapshot."""
         self._ticks_missed += max(sample.index - self._last_index - 1, 0)
         self._last_index = sample.index
         self._observe_duration(sample.read_s)
+        self._fold(sample.readings)
+        for label, group in self._groups.items():
+            self._judge(label, group, sample.elapsed_s)
+        self.snapshot = self._snapshot()
+
+    def _fold(self, readings: Sequence[ProcessReading]) -> None:
+        """Set each name's process count and summed gauges to these readings, and add their counters' increments."""
         for group in self._groups.values():
             group.processes, group.totals, group.per_pid = 0, {}, {}
         live = set()
-        for reading in sample.readings:
+        for reading in readings:
             live.add(reading.pid)
             group = self._group(self._label_of(reading.pid, reading.name))
             group.processes += 1
@@ -112,9 +129,6 @@ class ExporterSink(Sink):
             if not group.processes:
                 # No process of the name now: the sums are 0, not unknown (a dashboard shows 0, not a gap).
                 group.totals = dict.fromkeys(_GAUGE_COLUMNS, 0.0)
-        for label, group in self._groups.items():
-            self._judge(label, group, sample.elapsed_s)
-        self.snapshot = self._snapshot()
 
     def note(self, event: ProcessEvent) -> None:
         """Count the processes the OS would not let us read."""

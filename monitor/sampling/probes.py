@@ -29,6 +29,7 @@ from monitor.metrics import (
     THREADS,
     WRITE_BYTES,
 )
+from monitor.sampling.thread_switches import THREAD_SWITCHES
 
 IS_WINDOWS = psutil.WINDOWS
 Value = Optional[float]
@@ -61,8 +62,11 @@ def _cpu_seconds(proc: psutil.Process) -> tuple[Value, ...]:
 
 
 def _context_switches(proc: psutil.Process) -> tuple[Value, ...]:
-    switches = proc.num_ctx_switches()
-    return (switches.voluntary + switches.involuntary,)
+    # Every thread's, not only the main thread's that psutil's num_ctx_switches() gives on Linux.
+    try:
+        return (THREAD_SWITCHES.read(proc),)
+    except psutil.AccessDenied:
+        return (None,)
 
 
 @dataclass(frozen=True)
