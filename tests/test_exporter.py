@@ -14,7 +14,7 @@ from prometheus_client.exposition import generate_latest
 
 from monitor.cli.options import parse_options
 from monitor.errors import UsageError
-from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS
+from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS, READ_BYTES
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import Sample
@@ -149,25 +149,37 @@ class ScrapedByPrometheusTest(MonitorTestCase):
         self.assertNotIn(" sample ", log)
 
 
-def reading(pid: int, cpu_seconds: float) -> ProcessReading:
-    """A reading whose only counter that matters is CPU seconds."""
-    counters = tuple(cpu_seconds if name == CPU_SECONDS else 0.0 for name in COUNTER_NAMES)
+def reading(pid: int, read_bytes: float, name: str = "app") -> ProcessReading:
+    """A reading whose only counter that matters is the bytes read from storage."""
+    counters = tuple(read_bytes if counter == READ_BYTES else 0.0 for counter in COUNTER_NAMES)
     values = tuple(1.0 for _ in METRICS)
-    return ProcessReading(pid, "app", values, counters)
+    return ProcessReading(pid, name, values, counters)
 
 
-def sample(index: int, *readings: ProcessReading) -> Sample:
-    """A sample holding these readings, one second apart."""
+def sample(index: int, *readings: ProcessReading, cpu_spent: tuple[tuple[int, float], ...] = ()) -> Sample:
+    """A sample holding these readings, one second apart, and the CPU each root's tree spent."""
     wall = datetime.datetime(2026, 11, 29, 12, 0, index).astimezone()
-    return Sample(index, wall, float(index), readings, tuple(1.0 for _ in METRICS))
+    return Sample(index, wall, float(index), readings, tuple(1.0 for _ in METRICS), cpu_spent=cpu_spent)
 
 
 class ExporterCountersTest(unittest.TestCase):
-    def _cpu_total(self, sink: ExporterSink) -> float:
-        return sink.snapshot.groups["app"].counters[CPU_SECONDS]
+    def _read_total(self, sink: ExporterSink) -> float:
+        return sink.snapshot.groups["app"].counters[READ_BYTES]
+
+    def _cpu_total(self, sink: ExporterSink, label: str = "app") -> float:
+        return sink.snapshot.groups[label].counters[CPU_SECONDS]
+
+    def test_cpu_seconds_are_the_sessions_account_of_each_roots_tree(self) -> None:
+        """Each root's CPU goes to its label, a root gone since its last reading included; nothing else adds CPU."""
+        sink = ExporterSink(lambda pid, name: name, window=60, interval_s=1.0)
+        sink.add(sample(1, reading(1, 0.0, "web"), reading(2, 0.0, "db"), cpu_spent=((1, 0.5), (2, 0.25))))
+        # Root 2 has exited: its last CPU (read from it as a zombie) still counts for 'db'.
+        sink.add(sample(2, reading(1, 0.0, "web"), cpu_spent=((1, 1.5), (2, 0.125))))
+        self.assertEqual(self._cpu_total(sink, "web"), 2.0)
+        self.assertEqual(self._cpu_total(sink, "db"), 0.375)
 
     def test_counters_never_go_back_when_instances_come_and_go(self) -> None:
-        """CPU seconds add each process's own increments: an exit or a newcomer with a big counter never
+        """A counter adds each process's own increments: an exit or a newcomer with a big counter never
         makes the total jump or fall."""
         sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
         totals = []
@@ -180,7 +192,7 @@ class ExporterCountersTest(unittest.TestCase):
         ]
         for index, tick in enumerate(ticks, start=1):
             sink.add(sample(index, *tick))
-            totals.append(self._cpu_total(sink))
+            totals.append(self._read_total(sink))
         self.assertEqual(totals, [0.0, 1.5, 2.5, 3.5, 5.5])
 
     def test_reused_pid_starts_counting_again(self) -> None:
@@ -188,7 +200,7 @@ class ExporterCountersTest(unittest.TestCase):
         sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
         for index, seconds in enumerate([100.0, 101.0, 2.0, 3.0], start=1):
             sink.add(sample(index, reading(7, seconds)))
-        self.assertEqual(self._cpu_total(sink), 2.0)
+        self.assertEqual(self._read_total(sink), 2.0)
 
     def test_missed_ticks_and_the_text_format(self) -> None:
         """A gap in tick numbers counts as missed ticks; the scrape holds every family with its type."""
@@ -217,15 +229,16 @@ class ExporterCountersTest(unittest.TestCase):
             "procmon_ticks_missed_total 0.0",
         ):
             self.assertIn(line, text)
-        sink.add(sample(1, reading(1, 101.0), reading(2, 52.0)))
-        self.assertEqual(self._cpu_total(sink), 3.0)
+        sink.add(sample(1, reading(1, 101.0), reading(2, 52.0), cpu_spent=((1, 0.75),)))
+        self.assertEqual(self._read_total(sink), 3.0)
+        self.assertEqual(self._cpu_total(sink), 0.75)
         self.assertEqual(sink.snapshot.ticks_missed, 0)
 
     def test_a_name_whose_processes_all_exited_serves_zero_sums(self) -> None:
         """Once every process of a name is gone its summed gauges are 0, not missing, and its counters stay."""
         sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
-        sink.add(sample(1, reading(1, 1.0)))
-        sink.add(sample(2, reading(1, 3.0)))
+        sink.add(sample(1, reading(1, 1.0), cpu_spent=((1, 1.0),)))
+        sink.add(sample(2, reading(1, 3.0), cpu_spent=((1, 1.0),)))
         sink.add(sample(3))
         text = generate_latest(registry_for(sink)).decode()
         for line in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import textwrap
 import unittest
@@ -10,6 +11,7 @@ import unittest
 from monitor.sampling.tree_cpu import CpuAccount, TreeCpu
 from tests.helpers import LINUX_ONLY, ROOT, MonitorTestCase, only_file, read_csv
 from tests.process_tools import wait_until
+from tests.prometheus import free_port, http_get
 
 RUSAGE = ROOT / "tests" / "workloads" / "rusage.py"
 SHORT_CHILDREN = ROOT / "tests" / "workloads" / "short_children.py"
@@ -188,6 +190,36 @@ class IncludeChildrenCpuTest(MonitorTestCase):
         # Everything but the children is the idle root and the monitor's own reads of it.
         accounted = float(rows[-1]["cpu_seconds"])
         self.assertAlmostEqual(accounted, children_s, delta=TOLERANCE * children_s + 0.05, msg=f"{len(rows)} rows")
+
+    def test_exporter_counts_the_short_children_of_a_watched_process(self) -> None:
+        """--serve with --include-children: procmon_cpu_seconds_total grows by what the short children spent."""
+        base, _, logs = self.make_dirs()
+        go, done = base / "go", base / "done"
+        root = self.start_script(SHORT_CHILDREN, str(go), str(done))
+        port = free_port()
+        exporter = self.start_monitor(
+            "--serve", f"127.0.0.1:{port}", "--pid", str(root.pid), "--include-children", "-s", "0.5", "-l", str(logs)
+        )
+        assert exporter.stdout is not None
+        self.assertIn("Serving http://", exporter.stdout.readline())
+        url = f"http://127.0.0.1:{port}/metrics"
+        go.touch()
+        wait_until(done.exists, "the children to finish", timeout_s=120)
+        children_s = float(done.read_text())
+        samples_at_done = served(url, "procmon_sample_duration_seconds_count")
+        wait_until(lambda: served(url, "procmon_sample_duration_seconds_count") >= samples_at_done + 2, "two samples")
+        cpu_s = served(url, "procmon_cpu_seconds_total{")
+        self.assertAlmostEqual(cpu_s, children_s, delta=TOLERANCE * children_s + 0.05)
+        exporter.send_signal(signal.SIGTERM)
+        self.assertEqual(exporter.wait(30), 143)
+
+
+def served(url: str, prefix: str) -> float:
+    """The value of the one series of a scrape whose line starts with `prefix`."""
+    lines = [line for line in http_get(url).splitlines() if line.startswith(prefix)]
+    if len(lines) != 1:
+        raise AssertionError(f"expected one {prefix} line, got {lines}")
+    return float(lines[0].split()[-1])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ and a prometheus_client collector that serves them from a private registry.
 Names follow Prometheus' conventions: base units, `_total` counters, CPU as seconds. A counter adds up
 each process's own increments, so it never goes back when instances come and go; a process that joins
 starts counting from its first reading, and a counter that falls (a reused PID) starts again there.
+CPU seconds are the session's account of each root's tree instead: with children watched, what
+children spent between two ticks counts too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from monitor.analysis.trend import Trend, Verdict
 from monitor.analysis.window import ANALYSIS_SHARE, WindowedTrend
-from monitor.metrics import COUNTER_NAMES, COUNTERS, LEAK_CHECKED, METRIC_TABLE, trend_value
+from monitor.metrics import COUNTER_NAMES, COUNTERS, CPU_SECONDS, LEAK_CHECKED, METRIC_TABLE, trend_value
 from monitor.sampling.probes import ProcessReading
 from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
 
@@ -30,6 +32,9 @@ REFRESHES_PER_WINDOW = 240
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _GAUGES = tuple((index, metric) for index, metric in enumerate(METRIC_TABLE) if metric.exported)
 _GAUGE_COLUMNS = tuple(metric.column for _, metric in _GAUGES)
+# CPU seconds come from the sample's tree accounting (children that came and went between ticks
+# included); the other counters add up each process's own increments.
+_COUNTED_PER_PROCESS = tuple((index, name) for index, name in enumerate(COUNTER_NAMES) if name != CPU_SECONDS)
 Family = Union[GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily]
 
 
@@ -80,6 +85,9 @@ class ExporterSink(Sink):
         self._groups: dict[str, Group] = {}
         self._windows: dict[tuple[str, str], WindowedTrend] = {}
         self._last_counters: dict[int, tuple[float | None, ...]] = {}
+        # The label of each PID read at the last two folds: a root gone since still has its last CPU to count.
+        self._labels: dict[int, str] = {}
+        self._previous_labels: dict[int, str] = {}
         self._last_index = 0
         self._ticks_missed = 0
         self._durations = [0] * (len(DURATION_BUCKETS) + 1)
@@ -103,6 +111,10 @@ class ExporterSink(Sink):
         self._last_index = sample.index
         self._observe_duration(sample.read_s)
         self._fold(sample.readings)
+        for root, seconds in sample.cpu_spent:
+            label = self._labels.get(root) or self._previous_labels.get(root) or self._label_of(root, "")
+            counters = self._group(label).counters
+            counters[CPU_SECONDS] = counters.get(CPU_SECONDS, 0.0) + seconds
         for label, group in self._groups.items():
             self._judge(label, group, sample.elapsed_s)
         self.snapshot = self._snapshot()
@@ -112,10 +124,13 @@ class ExporterSink(Sink):
         for group in self._groups.values():
             group.processes, group.totals, group.per_pid = 0, {}, {}
         live = set()
+        labels = {}
         for reading in readings:
             live.add(reading.pid)
-            group = self._group(self._label_of(reading.pid, reading.name))
+            label = labels[reading.pid] = self._label_of(reading.pid, reading.name)
+            group = self._group(label)
             group.processes += 1
+            group.counters.setdefault(CPU_SECONDS, 0.0)
             for index, metric in _GAUGES:
                 value = reading.values[index]
                 if value is not None:
@@ -125,6 +140,7 @@ class ExporterSink(Sink):
             self._count(group, reading.pid, reading.counters)
         for pid in [pid for pid in self._last_counters if pid not in live]:
             del self._last_counters[pid]
+        self._previous_labels, self._labels = self._labels, labels
         for group in self._groups.values():
             if not group.processes:
                 # No process of the name now: the sums are 0, not unknown (a dashboard shows 0, not a gap).
@@ -144,7 +160,7 @@ class ExporterSink(Sink):
     def _count(self, group: Group, pid: int, counters: tuple[float | None, ...]) -> None:
         last = self._last_counters.get(pid)
         self._last_counters[pid] = counters
-        for index, name in enumerate(COUNTER_NAMES):
+        for index, name in _COUNTED_PER_PROCESS:
             now = counters[index]
             before = None if last is None else last[index]
             # A first reading, or a counter that went back (the PID now names another process), adds nothing.
