@@ -113,8 +113,7 @@ def _panel_pixels(figure: Figure, axis: Axes) -> np.ndarray:
 
 
 def _opacity_of(pixels: np.ndarray, colour: ColorType) -> np.ndarray:
-    """How opaque `colour` is in each pixel drawn over the white background: 0 for none of it, and 0 as well
-    for a pixel of any other colour."""
+    """How opaque `colour` is in each pixel, drawn over the white background (0 where the pixel is another colour)."""
     ink = np.subtract(1.0, to_rgb(colour))
     darkening = 1.0 - pixels
     opacity = np.clip(darkening @ ink / (ink @ ink), 0.0, 1.0)
