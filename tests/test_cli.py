@@ -124,7 +124,7 @@ class MonitorCommandTest(MonitorTestCase):
         name = unique_name("many")
         parent = self.start_workload(name, "--children", "7")
         _, reports, _ = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "60", "-s", "0.5", *self.out_args)
+        monitor = self.start_monitor("-p", name, "-d", "10", "-s", "0.5", *self.out_args)
         before = self.wait_for_rows(monitor)
         # All eight end at once, after the first sample, however long the monitor took to start.
         os.killpg(parent.pid, signal.SIGKILL)

@@ -24,21 +24,21 @@ from tests.process_tools import start_controlled
 @LINUX_ONLY
 class ProcessExitTest(MonitorTestCase):
     def test_process_exiting_mid_run_keeps_every_sample(self) -> None:
-        """A process that exits after four samples of a 120 s run ends the run: exit 0, the exit line, the summary,
+        """A process that exits after four samples of a 30 s run ends the run: exit 0, the exit line, the summary,
         every row kept."""
         name = unique_name("dies")
         ctl = start_controlled(self, name)
         _, reports, _logs = self.make_dirs()
-        monitor = self.start_monitor("-p", name, "-d", "120", "-s", "0.1", *self.out_args)
+        monitor = self.start_monitor("-p", name, "-d", "30", "-s", "0.1", *self.out_args)
         before = self.wait_for_rows(monitor, rows=4)
         ctl.proc.communicate(timeout=30)  # the end of its input: it exits normally
-        # Far less than the 120 s a run that kept sampling would take.
         out, err = self.rest_of_output(monitor)
         stdout = "\n".join([*before, out])
         self.assertEqual(monitor.returncode, 0, err)
         self.assertNotIn("Traceback", err)
         rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
         self.assertGreaterEqual(len(rows), 4)
+        # A run that went on to the end of -d would hold rows taken after the exit.
         self.assertIn(f"process '{name}' (pid {ctl.pid}) exited after {len(rows)} samples", stdout)
         self.assertIn(f"Summary for '{name}': {len(rows)} samples", stdout)
 
