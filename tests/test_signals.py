@@ -17,6 +17,7 @@ import unittest
 import psutil
 
 from monitor.cli.status import ExitStatus, status_for_signal
+from monitor.sampling.signals import EndOnSignals, Stopped, loading
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, WORKLOAD, MonitorTestCase, only_file, unique_name
 
 # A report row on the console starts with its wall-clock time.
@@ -35,6 +36,33 @@ class StatusForSignalTest(unittest.TestCase):
         self.assertEqual(status_for_signal(signal.SIGQUIT), ExitStatus.QUIT)
         self.assertEqual(status_for_signal(signal.SIGTERM), ExitStatus.TERMINATED)
         self.assertEqual([int(s) for s in (ExitStatus.HUNG_UP, ExitStatus.QUIT)], [129, 131])
+
+
+class EndOnSignalsTest(unittest.TestCase):
+    """Real signals sent to this test process, with EndOnSignals' handlers installed (restored at cleanup)."""
+
+    def setUp(self) -> None:
+        self.ending = EndOnSignals().install()
+        self.addCleanup(self.ending.restore)
+
+    def test_a_stop_signal_ends_at_once_and_later_ones_are_ignored(self) -> None:
+        """SIGTERM raises Stopped (status 143) where it lands; a second signal on the way out is ignored."""
+        reached = False
+        with self.assertRaises(Stopped) as caught:
+            signal.raise_signal(signal.SIGTERM)
+            reached = True
+        self.assertFalse(reached)
+        self.assertEqual(caught.exception.code, 143)
+        signal.raise_signal(signal.SIGINT)  # would raise here if it were not ignored
+
+    def test_a_signal_while_modules_load_ends_the_program_after_them(self) -> None:
+        """SIGHUP inside `loading()` lets the block finish, then raises Stopped with status 129."""
+        finished = False
+        with self.assertRaises(Stopped) as caught, loading():
+            signal.raise_signal(signal.SIGHUP)
+            finished = True
+        self.assertTrue(finished)
+        self.assertEqual(caught.exception.code, 129)
 
 
 class InProcessTest(MonitorTestCase):

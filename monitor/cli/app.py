@@ -1,20 +1,22 @@
-"""Command-line entry: parse options, run the program, map every failure to one line and an exit status.
+"""Command-line entry: take over the stop signals, parse options, run, map every failure to one line and a status.
 
-Only light modules are imported here: main() takes over the stop signals before the modes (and
-pandas with them) are loaded, and --help or a usage error answers without loading them.
+Loading this module loads only the signal handling: main() takes over the stop signals first and
+then loads the options and the mode that runs (pandas with it), so that a signal at any moment of
+start-up ends the program cleanly, and --help or a usage error answers without the heavy libraries.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import traceback
-from typing import Sequence, TextIO
 
-from monitor.cli.options import Options, parse_options, program_name
-from monitor.cli.status import ExitStatus, status_for_signal
-from monitor.errors import MonitorError, UsageError
-from monitor.sampling.signals import EndOnSignals, Stopped, signal_name
+from monitor.sampling.signals import EndOnSignals, Stopped, loading, signal_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Sequence, TextIO
+
+    from monitor.cli.options import Options
+    from monitor.cli.status import ExitStatus
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -22,12 +24,14 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     ending = EndOnSignals()
     err = stderr or sys.stderr
     try:
-        # First: a signal during start-up (or on the way out) ends the program cleanly with its status.
         ending.install()
         return _main(argv, stdout or sys.stdout, err)
     except Stopped as stop:
-        # The terminal may be gone (SIGHUP): the status matters, the line is a courtesy.
-        with contextlib.suppress(OSError, ValueError):
+        import contextlib  # later signals are ignored: these load whole
+
+        from monitor.cli.status import status_for_signal
+
+        with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (SIGHUP): the status matters
             print(f"stopped by {signal_name(stop.signum)}", file=err)
         return status_for_signal(stop.signum)
     finally:
@@ -35,6 +39,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    with loading():
+        import traceback
+
+        from monitor.cli.options import parse_options, program_name
+        from monitor.cli.status import ExitStatus
+        from monitor.errors import MonitorError, UsageError
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         options = parse_options(args)
@@ -62,15 +72,16 @@ def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
     # Each mode, and the libraries it needs, is loaded only when it runs.
     if options.analyze:
-        from monitor.cli.analyze import analyze_reports
-
+        with loading():
+            from monitor.cli.analyze import analyze_reports
         return analyze_reports(options, out, err)
-    from monitor.output.console import Console
-
+    with loading():
+        from monitor.output.console import Console
+    console = Console(out, quiet=options.quiet)
     if options.serve is not None:
-        from monitor.cli.serve import serve  # prometheus_client only for the exporter
-
-        return serve(options, Console(out, quiet=options.quiet))
-    from monitor.cli.watch import watch
-
-    return watch(options, Console(out, quiet=options.quiet))
+        with loading():
+            from monitor.cli.serve import serve  # prometheus_client only for the exporter
+        return serve(options, console)
+    with loading():
+        from monitor.cli.watch import watch
+    return watch(options, console)

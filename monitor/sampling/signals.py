@@ -62,6 +62,32 @@ class Stopped(SystemExit):
         self.signum = signum
 
 
+class loading:  # noqa: N801 - used as a function: `with loading():`
+    """While modules load, a stop signal's Stopped waits for the end of the block instead of landing inside them.
+
+    A library's initialisation (numpy's C extension among them) may turn any exception raised
+    inside it into an ImportError, which would end the program with status 1 and a page of advice
+    instead of the signal's status.
+    """
+
+    _depth = 0
+    _held: int | None = None  # signals reach the whole process: so does this state
+
+    def __enter__(self) -> None:
+        loading._depth += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        loading._depth -= 1
+        if loading._depth == 0 and loading._held is not None:
+            signum, loading._held = loading._held, None
+            raise Stopped(signum)
+
+
 class EndOnSignals:
     """Makes the first stop signal raise Stopped; later ones are ignored, so the way out is not cut short.
 
@@ -91,7 +117,10 @@ class EndOnSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum
-            raise Stopped(signum)
+            if loading._depth:
+                loading._held = signum
+            else:
+                raise Stopped(signum)
 
 
 class _WakeUpError(Exception):
