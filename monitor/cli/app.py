@@ -1,29 +1,58 @@
-"""Command-line entry: parse options, run the program, map every failure to one line and an exit status."""
+"""Command-line entry: take over the stop signals, parse options, run, map every failure to one line and a status.
+
+Loading this module loads only the signal handling: main() takes over the stop signals first and
+then loads the options and the mode that runs (pandas with it), so that a signal at any moment of
+start-up ends the program cleanly, and --help or a usage error answers without the heavy libraries.
+"""
 
 from __future__ import annotations
 
 import sys
-import traceback
-from typing import Sequence, TextIO
 
-from monitor.cli.analyze import analyze_reports
-from monitor.cli.options import Options, parse_options, program_name
-from monitor.cli.status import ExitStatus
-from monitor.cli.watch import watch
-from monitor.errors import MonitorError, UsageError
-from monitor.output.console import Console
+from monitor.sampling.signals import EndOnSignals, Stopped, loading, signal_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Sequence, TextIO
+
+    from monitor.cli.options import Options
+    from monitor.cli.status import ExitStatus
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run the monitor and return its exit status; errors become one line on stderr."""
-    out = stdout or sys.stdout
+    """Run the monitor and return its exit status; errors become one line on stderr, a stop signal its status."""
+    ending = EndOnSignals()
     err = stderr or sys.stderr
+    try:
+        ending.install()
+        return _main(argv, stdout or sys.stdout, err)
+    except Stopped as stop:
+        import contextlib  # later signals are ignored: these load whole
+
+        from monitor.cli.status import status_for_signal
+
+        with contextlib.suppress(OSError, ValueError):  # the terminal may be gone (SIGHUP): the status matters
+            print(f"stopped by {signal_name(stop.signum)}", file=err)
+        return status_for_signal(stop.signum)
+    finally:
+        ending.restore()
+
+
+def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    with loading():
+        import traceback
+
+        from monitor.cli.options import parse_options, program_name
+        from monitor.cli.status import ExitStatus
+        from monitor.errors import MonitorError, UsageError
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         options = parse_options(args)
     except UsageError as exc:
         print(f"{program_name()}: error: {exc}", file=err)
         return ExitStatus.USAGE
+    except Stopped:
+        raise
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     try:
@@ -31,9 +60,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except MonitorError as exc:
         print(f"error: {exc}", file=err)
         return ExitStatus.ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=err)
-        return ExitStatus.INTERRUPTED
     except Exception as exc:  # the last line of defence against a traceback
         if options.debug:
             traceback.print_exc(file=err)
@@ -44,10 +70,18 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
+    # Each mode, and the libraries it needs, is loaded only when it runs.
     if options.analyze:
+        with loading():
+            from monitor.cli.analyze import analyze_reports
         return analyze_reports(options, out, err)
+    with loading():
+        from monitor.output.console import Console
+    console = Console(out, quiet=options.quiet)
     if options.serve is not None:
-        from monitor.cli.serve import serve  # prometheus_client only for the exporter
-
-        return serve(options, Console(out, quiet=options.quiet))
-    return watch(options, Console(out, quiet=options.quiet))
+        with loading():
+            from monitor.cli.serve import serve  # prometheus_client only for the exporter
+        return serve(options, console)
+    with loading():
+        from monitor.cli.watch import watch
+    return watch(options, console)

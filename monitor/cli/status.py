@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-import signal
+
+from monitor.sampling.signals import signal_exit_status
 
 
 class ExitStatus(enum.IntEnum):
@@ -13,10 +14,15 @@ class ExitStatus(enum.IntEnum):
     ERROR = 1
     USAGE = 2
     LEAK_FOUND = 3
+    HUNG_UP = 129
     INTERRUPTED = 130
+    QUIT = 131
     TERMINATED = 143
 
 
 def status_for_signal(signum: int) -> ExitStatus:
-    """Ctrl-C is 130; SIGTERM, and Ctrl-Break or console close on Windows, are 143."""
-    return ExitStatus.INTERRUPTED if signum == signal.SIGINT else ExitStatus.TERMINATED
+    """128 + the signal, as a shell reports it: SIGHUP 129, Ctrl-C 130, SIGQUIT 131, SIGTERM 143.
+
+    Ctrl-Break and console close on Windows (SIGBREAK) count as SIGTERM, 143.
+    """
+    return ExitStatus(signal_exit_status(signum))

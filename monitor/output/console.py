@@ -6,6 +6,7 @@ line"); when the output is piped or redirected there is no progress line and no 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Mapping, TextIO
@@ -57,8 +58,11 @@ class Console:
         try:
             self._out.write(text)
             self._out.flush()
-        except BrokenPipeError:
-            # The reader went away (`| head`): sampling goes on into the files, silently.
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
+                raise
+            # The reader went away (`| head`), or the terminal was closed (EIO, with a SIGHUP that
+            # stops the run): sampling, the summary and the files go on, silently.
             self._closed = True
             if self._out is sys.stdout:
                 devnull = os.open(os.devnull, os.O_WRONLY)
