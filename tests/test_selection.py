@@ -139,19 +139,8 @@ class LaunchTest(MonitorTestCase):
         status."""
         _, reports, _ = self.make_dirs()
         started = time.monotonic()
-        result = self.run_monitor(
-            "-d",
-            "120",
-            "-s",
-            "0.25",
-            *self.out_args,
-            "--",
-            sys.executable,
-            str(WORKLOAD),
-            "--seconds",
-            "2",
-            timeout=120,
-        )
+        command = [sys.executable, str(WORKLOAD), "--seconds", "2"]
+        result = self.run_monitor("-d", "120", "-s", "0.25", *self.out_args, "--", *command, timeout=120)
         # Half of -d: ample for start-up and the summary on a busy machine.
         self.assertLess(time.monotonic() - started, 60)
         self.assertEqual(result.returncode, 0, result.stderr)
