@@ -5,8 +5,8 @@ import sys
 from monitor.sampling.signals import EndOnSignals
 
 if __name__ == "__main__":
-    # Before anything heavy is imported: Ctrl-C, SIGTERM or SIGHUP from here on ends the program with
-    # its exit status (130, 143, 129) and no traceback, until main() and the run take over.
+    # Before anything else is imported: a stop signal from here on (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT)
+    # ends the program with its exit status and no traceback, and so again once main() has returned.
     EndOnSignals().install()
 
     from monitor.cli import main

@@ -4,7 +4,7 @@ SIGINT (Ctrl-C), SIGTERM, SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\\) are
 on Windows SIGBREAK (Ctrl-Break, console close). The run's handlers (StopSignals) stay installed
 until its files are written, so a second Ctrl-C while the summary is being written is counted
 instead of killing the monitor half-way; outside them (start-up, the way out) EndOnSignals ends
-the program with the signal's exit status and no traceback.
+the program with the signal's exit status and no traceback, once the modules being loaded are in.
 """
 
 from __future__ import annotations
@@ -62,19 +62,14 @@ class Stopped(SystemExit):
         self.signum = signum
 
 
-class loading:  # noqa: N801 - used as a function: `with loading():`
-    """While modules load, a stop signal's Stopped waits for the end of the block instead of landing inside them.
+class _Loading:
+    """The context of loading(): counts the blocks entered, holds the signal that came meanwhile."""
 
-    A library's initialisation (numpy's C extension among them) may turn any exception raised
-    inside it into an ImportError, which would end the program with status 1 and a page of advice
-    instead of the signal's status.
-    """
-
-    _depth = 0
-    _held: int | None = None  # signals reach the whole process: so does this state
+    depth = 0
+    held: int | None = None  # signals reach the whole process: so does this state
 
     def __enter__(self) -> None:
-        loading._depth += 1
+        _Loading.depth += 1
 
     def __exit__(
         self,
@@ -82,10 +77,20 @@ class loading:  # noqa: N801 - used as a function: `with loading():`
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        loading._depth -= 1
-        if loading._depth == 0 and loading._held is not None:
-            signum, loading._held = loading._held, None
+        _Loading.depth -= 1
+        if _Loading.depth == 0 and _Loading.held is not None:
+            signum, _Loading.held = _Loading.held, None
             raise Stopped(signum)
+
+
+def loading() -> _Loading:
+    """While modules load, a stop signal's Stopped waits for the end of the block instead of landing inside them.
+
+    A library's initialisation (numpy's C extension among them) may turn any exception raised
+    inside it into an ImportError, which would end the program with status 1 and a page of advice
+    instead of the signal's status.
+    """
+    return _Loading()
 
 
 class EndOnSignals:
@@ -117,8 +122,8 @@ class EndOnSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum
-            if loading._depth:
-                loading._held = signum
+            if _Loading.depth:
+                _Loading.held = signum
             else:
                 raise Stopped(signum)
 
