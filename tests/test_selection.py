@@ -93,7 +93,7 @@ class InstancesTest(MonitorTestCase):
         self.make_dirs()
         result = self.run_main("-p", name, "-d", "2.5", "-s", "0.25", *self.out_args)
         self.assertEqual(result.returncode, 0, result.stderr)
-        line = next(line for line in result.stdout.splitlines() if "single instances" in line)
+        line = next(line for line in result.stdout.splitlines() if line.startswith("README rule, per instance:"))
         self.assertIn(f"pid {leaky.pid}", line)
         self.assertNotIn(f"pid {steady.pid}", line)
 
