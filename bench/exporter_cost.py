@@ -54,8 +54,7 @@ from bench.psutil_floor import everything_served  # noqa: E402
 from monitor.analysis.trend import MIN_SAMPLES, load_statistics  # noqa: E402
 from monitor.metrics import COUNTER_NAMES, CPU, HANDLES, MEMORY, METRICS, RESIDENT, THREADS  # noqa: E402
 from monitor.output.exporter import ExporterCollector, ExporterSink  # noqa: E402
-from monitor.sampling.probes import ProcessReading  # noqa: E402
-from monitor.sampling.session import Sample  # noqa: E402
+from monitor.stream import ProcessReading, Sample  # noqa: E402
 
 PYTHON = sys.executable
 TARGET_RATIO = 0.5

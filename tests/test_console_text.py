@@ -15,8 +15,7 @@ from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink
 from monitor.output.summary_text import Summary, format_summary, trend_line
 from monitor.output.units import pid_list, plural, processes_and_pids
-from monitor.sampling.probes import ProcessReading
-from monitor.sampling.session import EventKind, ProcessEvent, Sample
+from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample
 
 GIB = 1024**3
 

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from monitor.metrics import CTX_SWITCHES, ELAPSED, SWITCH_RATE
 from monitor.sampling import thread_switches
-from monitor.sampling.probes import ProcessReading, read_process
+from monitor.sampling.probes import read_process
 from monitor.sampling.thread_switches import ThreadSwitches, switches_added
+from monitor.stream import ProcessReading
 from tests.helpers import LINUX_ONLY, ROOT, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import wait_until
 from tests.prometheus import free_port, http_get

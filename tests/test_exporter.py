@@ -16,8 +16,7 @@ from monitor.cli.options import parse_options
 from monitor.errors import UsageError
 from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS, READ_BYTES
 from monitor.output.exporter import ExporterSink, registry_for
-from monitor.sampling.probes import ProcessReading
-from monitor.sampling.session import Sample
+from monitor.stream import ProcessReading, Sample
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, smaps_private_bytes, unique_name
 from tests.prometheus import NEEDS_PROMETHEUS, PROMTOOL, PrometheusServer, free_port, http_get, wait_until
 

@@ -29,10 +29,11 @@ from monitor.metrics import (
 )
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, format_header, format_row
 from monitor.sampling import targets
-from monitor.sampling.probes import ProcessReading, read_process
-from monitor.sampling.session import Sample, Session
+from monitor.sampling.probes import read_process
+from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import TargetSet
+from monitor.stream import ProcessReading, Sample
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import wait_until
 from tests.test_targets import Collector

@@ -13,8 +13,9 @@ import psutil
 from monitor.metrics import HANDLES, MEMORY
 from monitor.sampling import probes, targets
 from monitor.sampling.limits import headroom
-from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_process
+from monitor.sampling.probes import AccessDeniedError, read_process
 from monitor.sampling.targets import NameFinder, TargetSet, name_matches
+from monitor.stream import ProcessReading
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 from tests.process_tools import reuse_pid
 

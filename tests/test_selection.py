@@ -13,8 +13,7 @@ import psutil
 
 from monitor.metrics import METRICS
 from monitor.output.frame import FrameSink
-from monitor.sampling.probes import ProcessReading
-from monitor.sampling.session import Sample
+from monitor.stream import ProcessReading, Sample
 from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, smaps_private_bytes, unique_name
 
 

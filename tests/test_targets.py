@@ -19,9 +19,10 @@ from monitor.errors import MonitorError
 from monitor.metrics import CPU
 from monitor.sampling import targets
 from monitor.sampling.probes import read_process
-from monitor.sampling.session import EventKind, ProcessEvent, Sample, Session, Sink
+from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import NameFinder, PidHandouts, TargetSet, clean_name, kernel_name, process_name
+from monitor.stream import EventKind, ProcessEvent, Sample, Sink
 from tests.helpers import LINUX_ONLY, MAIN, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import (
     ROOT_ONLY,

@@ -26,8 +26,9 @@ from monitor.output.log import LogSink, run_log
 from monitor.output.units import pid_list, plural
 from monitor.sampling import targets
 from monitor.sampling.limits import headroom
-from monitor.sampling.session import Sample, Session, Sink
+from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
+from monitor.stream import Sample, Sink
 
 
 class RowsOnly(Sink):

@@ -38,8 +38,9 @@ from monitor.output.summary_text import Summary, format_summary, missed_ticks_se
 from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling import targets
 from monitor.sampling.command import finish_command, launch
-from monitor.sampling.session import EndReason, RunResult, Session, Sink
+from monitor.sampling.session import EndReason, RunResult, Session
 from monitor.sampling.signals import StopSignals
+from monitor.stream import Sink
 
 
 @dataclasses.dataclass(frozen=True)

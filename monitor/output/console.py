@@ -16,7 +16,7 @@ from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS, README_METR
 from monitor.output.log import EventGroups
 from monitor.output.summary_text import missed_ticks_sentence
 from monitor.output.units import human_bytes
-from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
+from monitor.stream import EventKind, ProcessEvent, Sample, Sink
 
 _ERASE_LINE = "\r\x1b[2K"
 

@@ -18,7 +18,7 @@ from monitor.metrics import (
     README_METRIC_COUNT,
     REPORT_COLUMNS,
 )
-from monitor.sampling.session import Sample, Sink
+from monitor.stream import Sample, Sink
 
 # fsync costs a disk round trip; once a second bounds what a power cut can take.
 FSYNC_EVERY_S = 1.0

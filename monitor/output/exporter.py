@@ -20,8 +20,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from monitor.analysis.trend import Trend, Verdict
 from monitor.analysis.window import ANALYSIS_SHARE, WindowedTrend
 from monitor.metrics import COUNTER_NAMES, COUNTERS, CPU_SECONDS, LEAK_CHECKED, METRIC_TABLE, trend_value
-from monitor.sampling.probes import ProcessReading
-from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
+from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 
 PREFIX = "procmon_"
 # Verdicts over a window are refreshed at most this many times per window length (every 15 s for

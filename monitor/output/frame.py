@@ -9,7 +9,7 @@ import pandas as pd
 from monitor.analysis.running import HeuristicResult, RunningHeuristic
 from monitor.metrics import HEURISTIC_METRIC, METRICS, REPORT_COLUMNS
 from monitor.output.csv_report import report_row
-from monitor.sampling.session import Sample, Sink
+from monitor.stream import Sample, Sink
 
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 

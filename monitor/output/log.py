@@ -14,8 +14,7 @@ from monitor.analysis.running import RunningHeuristic
 from monitor.metrics import HEURISTIC_METRIC, METRICS, REPORT_COLUMNS
 from monitor.output.csv_report import report_row
 from monitor.output.units import PIDS_SHOWN, pid_list, plural
-from monitor.sampling.probes import ProcessReading
-from monitor.sampling.session import EventKind, ProcessEvent, Sample, Sink
+from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 
 _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 # Values as the CSV keeps them (rounded; None for a value the OS refused).

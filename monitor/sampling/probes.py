@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import psutil
 
@@ -30,9 +30,9 @@ from monitor.metrics import (
     WRITE_BYTES,
 )
 from monitor.sampling.thread_switches import THREAD_SWITCHES
+from monitor.stream import ProcessReading, Value
 
 IS_WINDOWS = psutil.WINDOWS
-Value = Optional[float]
 
 
 def count_handles(proc: psutil.Process) -> int:
@@ -96,28 +96,6 @@ _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 _RATES = tuple(
     (METRICS.index(metric.column), COUNTER_NAMES.index(metric.rate_of)) for metric in METRIC_TABLE if metric.rate_of
 )
-
-
-@dataclass(frozen=True)
-class ProcessReading:
-    """One process's metrics at one tick, in the metric table's order, and its raw counters."""
-
-    pid: int
-    name: str
-    values: tuple[Value, ...]
-    counters: tuple[Value, ...] = ()  # in COUNTER_NAMES order
-    read_at: float = 0.0  # monotonic time of the read
-    parent: int | None = None  # the parent's PID
-    reaped_cpu_s: float = 0.0  # CPU seconds of the children it has reaped (user + system)
-    age_s: float | None = None  # seconds since creation, read for a newcomer only
-
-    def value(self, column: str) -> Value:
-        """The value of one metric, by its column name."""
-        return self.values[METRICS.index(column)]
-
-    def counter(self, name: str) -> Value:
-        """The value of one raw counter, by its name."""
-        return self.counters[COUNTER_NAMES.index(name)]
 
 
 class AccessDeniedError(MonitorError):

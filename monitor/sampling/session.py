@@ -15,10 +15,11 @@ from monitor.errors import MonitorError
 from monitor.metrics import COUNTER_NAMES, CPU, CPU_SECONDS, METRICS
 from monitor.sampling.clock import ClockStats, TickClock
 from monitor.sampling.limits import headroom
-from monitor.sampling.probes import AccessDeniedError, ProcessReading, read_exited, read_process
+from monitor.sampling.probes import AccessDeniedError, read_exited, read_process
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import IS_WINDOWS, PidHandouts, TargetSet, owner
 from monitor.sampling.tree_cpu import CpuAccount, TreeCpu
+from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 
 
 class EndReason(str, enum.Enum):
@@ -28,54 +29,6 @@ class EndReason(str, enum.Enum):
     PROCESS_EXITED = "process exited"
     INTERRUPTED = "interrupted"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Sample:
-    """Everything one tick measured: per-process readings and their totals, in the metric table's order."""
-
-    index: int  # the tick number, 1 for the first
-    wall_time: datetime.datetime  # local time with its UTC offset
-    elapsed_s: float  # monotonic seconds since the first sample: immune to clock steps
-    readings: tuple[ProcessReading, ...]
-    totals: tuple[float | None, ...]  # None where no process gave the value (refused, or not on this OS)
-    read_s: float = 0.0  # how long reading every process took
-    # CPU seconds since the run started, and spent since the previous sample per root PID, children
-    # that lived and died in between included (see tree_cpu): the CPU total is their rate.
-    cpu_seconds: float = 0.0
-    cpu_spent: tuple[tuple[int, float], ...] = ()
-
-
-class EventKind(enum.Enum):
-    """What happened to a watched process between samples."""
-
-    JOINED = "joined"
-    EXITED = "exited"
-    DENIED = "denied"  # found, but the OS refuses to let it be read: skipped for the rest of the run
-
-
-@dataclass(frozen=True)
-class ProcessEvent:
-    """A process that joined or left the watched set, or was found but may not be read."""
-
-    kind: EventKind
-    pid: int
-    name: str
-    samples: int  # samples taken before the event
-    is_root: bool  # a process asked for (not a child found along the way)
-
-
-class Sink:
-    """A destination of the sample stream; each sink decides how to store or show what it gets."""
-
-    def add(self, sample: Sample) -> None:
-        """Take one sample."""
-
-    def note(self, event: ProcessEvent) -> None:
-        """Take a join, an exit or a denial."""
-
-    def close(self) -> None:
-        """Finish: write what is held, release files."""
 
 
 @dataclass
