@@ -32,7 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.sampling.targets import NameFinder  # noqa: E402
+from monitor.sampling.finders import NameFinder  # noqa: E402
 
 PYTHON = sys.executable
 WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"

@@ -30,7 +30,7 @@ from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink, run_log
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary
-from monitor.sampling import targets
+from monitor.sampling import finders, targets
 from monitor.sampling.clock import TickClock
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Session
@@ -46,7 +46,7 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
         frame = FrameSink()
         sinks = [frame, ReportSink(report_path), DetailSink(detail_path), LogSink(log)]
         sinks.append(ConsoleSink(Console(devnull), 0.0001, samples * 0.0001, samples))
-        session = Session(targets.TargetSet(targets.by_pid(pid)))
+        session = Session(targets.TargetSet(finders.by_pid(pid)))
         session.start()
         session._sinks = sinks
         wanted = set(checkpoints)

@@ -28,7 +28,7 @@ from monitor.metrics import (
     WRITE_RATE,
 )
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, format_header, format_row
-from monitor.sampling import targets
+from monitor.sampling import finders
 from monitor.sampling.probes import read_process
 from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
@@ -117,7 +117,7 @@ class RateTest(DiskTestCase):
         name = unique_name("newrate")
         folder = self.disk_folder()
         self.start_workload(name)
-        session = Session(TargetSet(targets.by_name(name)))
+        session = Session(TargetSet(finders.by_name(name)))
         session.start()
         newcomer = self.start_workload(
             name, "--write-mib-per-s", "200", "--write-mib", "8", "--write-dir", str(folder), "--seconds", "60"
@@ -150,7 +150,7 @@ class RateTest(DiskTestCase):
                 os.killpg(idle.pid, signal.SIGKILL)
                 idle.wait()
 
-        session = Session(TargetSet(targets.by_name(name)))
+        session = Session(TargetSet(finders.by_name(name)))
         previous: dict[int, ProcessReading] = {r.pid: r for r in session.start()}
         sink = Collector(end_idle)
         session.run(0.4, 6, [sink], StopSignals())

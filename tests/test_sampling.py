@@ -11,10 +11,12 @@ from unittest import mock
 import psutil
 
 from monitor.metrics import HANDLES, MEMORY
-from monitor.sampling import probes, targets
+from monitor.sampling import finders, probes
+from monitor.sampling.finders import NameFinder
 from monitor.sampling.limits import headroom
+from monitor.sampling.names import name_matches
 from monitor.sampling.probes import AccessDeniedError, read_process
-from monitor.sampling.targets import NameFinder, TargetSet, name_matches
+from monitor.sampling.targets import TargetSet
 from monitor.stream import ProcessReading
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 from tests.process_tools import reuse_pid
@@ -130,9 +132,9 @@ class FindTest(MonitorTestCase):
         name = unique_name("parent")
         parent = self.start_workload(name, "--children", "2", "--child-name", unique_name("kid"))
         time.sleep(0.3)
-        plain = TargetSet(targets.by_pid(parent.pid))
+        plain = TargetSet(finders.by_pid(parent.pid))
         plain.refresh()
-        with_children = TargetSet(targets.by_pid(parent.pid), include_children=True)
+        with_children = TargetSet(finders.by_pid(parent.pid), include_children=True)
         with_children.refresh()
         self.assertEqual(len(plain.live), 1)
         self.assertEqual(len(with_children.live), 3)

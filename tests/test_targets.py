@@ -17,11 +17,14 @@ import psutil
 
 from monitor.errors import MonitorError
 from monitor.metrics import CPU
-from monitor.sampling import targets
+from monitor.sampling import finders, handouts
+from monitor.sampling.finders import NameFinder
+from monitor.sampling.handouts import PidHandouts
+from monitor.sampling.names import clean_name, kernel_name, process_name
 from monitor.sampling.probes import read_process
 from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
-from monitor.sampling.targets import NameFinder, PidHandouts, TargetSet, clean_name, kernel_name, process_name
+from monitor.sampling.targets import TargetSet
 from monitor.stream import EventKind, ProcessEvent, Sample, Sink
 from tests.helpers import LINUX_ONLY, MAIN, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import (
@@ -194,7 +197,7 @@ class DeniedTest(MonitorTestCase):
         unreadable = start_binary(self, [program, "60"])
         sink = Collector()
         with as_user(*nobody()):
-            session = Session(TargetSet(targets.by_name(name)))
+            session = Session(TargetSet(finders.by_name(name)))
             first = session.start()
             result = session.run(0.1, 3, [sink], StopSignals())
         self.assertEqual([r.pid for r in first], [readable.pid])
@@ -212,7 +215,7 @@ class DeniedTest(MonitorTestCase):
         first = start_binary(self, [program, "60"])
         second = start_binary(self, [program, "60"])
         with as_user(*nobody()), self.assertRaises(MonitorError) as caught:
-            Session(TargetSet(targets.by_name(name))).start()
+            Session(TargetSet(finders.by_name(name))).start()
         message = str(caught.exception)
         self.assertNotIn("\n", message)
         self.assertIn(f"access denied to every instance of '{name}'", message)
@@ -225,7 +228,7 @@ class DeniedTest(MonitorTestCase):
         name = unique_name("denypid")
         proc = start_binary(self, [binary_named(self, name), "60"])
         with as_user(*nobody()), self.assertRaises(MonitorError) as caught:
-            Session(TargetSet(targets.by_pid(proc.pid))).start()
+            Session(TargetSet(finders.by_pid(proc.pid))).start()
         self.assertIn(f"access denied to '{name}': pid {proc.pid} (root)", str(caught.exception))
 
     def test_last_instance_denied_mid_run_ends_with_the_error(self) -> None:
@@ -239,7 +242,7 @@ class DeniedTest(MonitorTestCase):
                     stack.enter_context(as_user(*nobody()))
 
             sink = Collector(lose_rights)
-            session = Session(TargetSet(targets.by_pid(proc.pid)))
+            session = Session(TargetSet(finders.by_pid(proc.pid)))
             session.start()
             result = session.run(0.1, 6, [sink], StopSignals())
         self.assertEqual(result.samples, 2)
@@ -256,7 +259,7 @@ class DeniedChildTest(MonitorTestCase):
         parent = self.start_workload(unique_name("parent"), "--children", "1", "--child-name", unique_name("kid"))
         created = iter(range(1, 1000))
         # Faked: a new value each tick makes every refresh search the children again.
-        watched = TargetSet(targets.by_pid(parent.pid), include_children=True, last_created=lambda: next(created))
+        watched = TargetSet(finders.by_pid(parent.pid), include_children=True, last_created=lambda: next(created))
         watched.refresh()
         self.assertEqual(len(watched.live), 2)
         child = next(proc for pid, proc in watched.live.items() if pid != parent.pid)
@@ -277,7 +280,7 @@ class ZombieTest(MonitorTestCase):
         name = unique_name("zmb")
         zombie = self._zombie(name)
         live = start_binary(self, [binary_named(self, name), "60"])
-        session = Session(TargetSet(targets.by_name(name)))
+        session = Session(TargetSet(finders.by_name(name)))
         self.assertEqual([r.pid for r in session.start()], [live.pid])
         result = session.run(0.1, 2, [Collector()], StopSignals())
         self.assertEqual(result.processes, {live.pid: name})
@@ -295,7 +298,7 @@ class CpuTest(MonitorTestCase):
     def test_first_sample_measures_a_primed_interval(self) -> None:
         """A busy process shows real CPU on the very first sample: the counter was primed at the start."""
         busy = self.start_workload(unique_name("busy"), "--busy")
-        session = Session(TargetSet(targets.by_pid(busy.pid)))
+        session = Session(TargetSet(finders.by_pid(busy.pid)))
         session.start()
         sink = Collector()
         session.run(0.5, 1, [sink], StopSignals())
@@ -305,7 +308,7 @@ class CpuTest(MonitorTestCase):
         """An instance that starts after the run began shows its CPU since creation at its first tick, not 0."""
         name = unique_name("cpu")
         self.start_workload(name)
-        session = Session(TargetSet(targets.by_name(name)))
+        session = Session(TargetSet(finders.by_name(name)))
         session.start()
         busy = self.start_workload(name, "--busy")
         sink = Collector()
@@ -322,7 +325,7 @@ class LoadavgShortcutTest(MonitorTestCase):
         """/proc/loadavg's last field is the PID of the process just started (retried: others may start too)."""
         for _ in range(20):
             proc = subprocess.Popen(["sleep", "5"])
-            newest = targets.last_created_pid()
+            newest = handouts.last_created_pid()
             proc.kill()
             proc.wait()
             if newest == proc.pid:
@@ -331,10 +334,10 @@ class LoadavgShortcutTest(MonitorTestCase):
 
     def test_forks_since_boot_counts_a_process_just_started(self) -> None:
         """/proc/stat's count of created processes grows by at least one per process started."""
-        before = targets.forks_since_boot()
+        before = handouts.forks_since_boot()
         proc = subprocess.Popen(["true"])
         proc.wait()
-        after = targets.forks_since_boot()
+        after = handouts.forks_since_boot()
         assert before is not None and after is not None
         self.assertGreaterEqual(after - before, 1)
 
@@ -471,7 +474,7 @@ class ReusedPidSessionTest(MonitorTestCase):
                     self.addCleanup(second.kill)
 
         sink = Collector(reuse_after_first_sample)
-        session = Session(TargetSet(targets.by_pid(first.pid)))
+        session = Session(TargetSet(finders.by_pid(first.pid)))
         session.start()
         result = session.run(0.2, 5, [sink], StopSignals())
         if not impostor:
@@ -484,7 +487,7 @@ class ReusedPidSessionTest(MonitorTestCase):
         first = subprocess.Popen(["sleep", "60"])
         self.addCleanup(first.wait)
         self.addCleanup(first.kill)
-        find_first = targets.by_pid(first.pid)
+        find_first = finders.by_pid(first.pid)
         impostor: list[subprocess.Popen[bytes]] = []
 
         def reuse_on_first_look() -> int | None:
@@ -498,7 +501,7 @@ class ReusedPidSessionTest(MonitorTestCase):
                 impostor.append(second)
                 self.addCleanup(second.wait)
                 self.addCleanup(second.kill)
-            return targets.last_created_pid()
+            return handouts.last_created_pid()
 
         session = Session(TargetSet(find_first), handouts=PidHandouts(last_created=reuse_on_first_look))
         self.assertEqual(session.start(), [])

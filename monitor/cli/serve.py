@@ -24,7 +24,7 @@ from monitor.output.exporter import ExporterSink, registry_for
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
 from monitor.output.units import pid_list, plural
-from monitor.sampling import targets
+from monitor.sampling import finders, names, targets
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
@@ -128,15 +128,15 @@ def serve(options: Options, console: Console) -> ExitStatus:
     return ExitStatus.SUCCESS
 
 
-def _targets(options: Options) -> tuple[targets.RootFinder, Callable[[int], str], tuple[str, ...]]:
+def _targets(options: Options) -> tuple[finders.RootFinder, Callable[[int], str], tuple[str, ...]]:
     """The root finder, the label of each root PID, and the labels known from the start."""
     if options.process_names:
-        finders = {
-            targets.clean_name(name): targets.NameFinder(name, exclude={os.getpid()}) for name in options.process_names
+        by_label = {
+            names.clean_name(name): finders.NameFinder(name, exclude={os.getpid()}) for name in options.process_names
         }
-        labelled = targets.LabelledFinders(finders)
-        first = next(iter(finders))
-        return labelled, lambda pid: labelled.label_of.get(pid, first), tuple(finders)
+        labelled = finders.LabelledFinders(by_label)
+        first = next(iter(by_label))
+        return labelled, lambda pid: labelled.label_of.get(pid, first), tuple(by_label)
     target = resolve_target(options, None)  # --pid or --cmdline: one label, the target's name
     return target.find_roots, lambda pid: target.name, (target.name,)
 

@@ -7,14 +7,14 @@ import subprocess
 from pathlib import Path
 
 from monitor.cli.options import Options
-from monitor.sampling import targets
+from monitor.sampling import finders, names
 
 
 @dataclasses.dataclass(frozen=True)
 class Target:
     """How to find the roots to watch, and what to call them."""
 
-    find_roots: targets.RootFinder
+    find_roots: finders.RootFinder
     name: str
     label: str
     missing: str
@@ -24,22 +24,22 @@ def resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) -
     """What -p, --pid, --cmdline or a launched command name: how to find it and what to call it."""
     if launched is not None:
         name = Path(options.command[0]).name
-        return Target(targets.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
+        return Target(finders.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
     if options.pid is not None:
-        name = targets.name_of_pid(options.pid)
-        return Target(targets.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
+        name = names.name_of_pid(options.pid)
+        return Target(finders.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
     if options.cmdline is not None:
-        pattern = targets.clean_name(options.cmdline)
+        pattern = names.clean_name(options.cmdline)
         return Target(
-            targets.by_cmdline(options.cmdline),
+            finders.by_cmdline(options.cmdline),
             pattern,
             f"command lines matching '{pattern}'",
             f"No running process has a command line matching '{pattern}'; check the pattern (a regular "
             "expression, matched as pgrep -f does)",
         )
-    name = targets.clean_name(options.process_name or "")
+    name = names.clean_name(options.process_name or "")
     return Target(
-        targets.by_name(options.process_name or ""),
+        finders.by_name(options.process_name or ""),
         name,
         f"'{name}'",
         f"No running process named '{name}'; check the name (it must match exactly, as ps or Task Manager shows it)",

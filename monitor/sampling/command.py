@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from monitor.sampling.targets import IS_WINDOWS
+from monitor.sampling.names import IS_WINDOWS
 
 # Seconds a launched command gets to exit after SIGTERM before it is killed.
 TERMINATE_GRACE_S = 3.0

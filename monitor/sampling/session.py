@@ -14,10 +14,12 @@ import psutil
 from monitor.errors import MonitorError
 from monitor.metrics import COUNTER_NAMES, CPU, CPU_SECONDS, METRICS
 from monitor.sampling.clock import ClockStats, TickClock
+from monitor.sampling.handouts import PidHandouts
 from monitor.sampling.limits import headroom
+from monitor.sampling.names import IS_WINDOWS, owner
 from monitor.sampling.probes import AccessDeniedError, read_exited, read_process
 from monitor.sampling.signals import StopSignals
-from monitor.sampling.targets import IS_WINDOWS, PidHandouts, TargetSet, owner
+from monitor.sampling.targets import TargetSet
 from monitor.sampling.tree_cpu import CpuAccount, TreeCpu
 from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 

@@ -1,0 +1,113 @@
+"""What a process is called: names as the kernel and psutil give them, cleaned for output, and who owns it."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+from monitor.errors import MonitorError
+
+IS_WINDOWS = psutil.WINDOWS
+IS_LINUX = psutil.LINUX
+
+
+def name_matches(candidate: str, wanted: str, windows: bool | None = None) -> bool:
+    """True if a process called `candidate` is what the user asked for with `wanted`.
+
+    On Windows names are case-insensitive and `chrome` also matches `chrome.exe`.
+    """
+    if windows is None:
+        windows = IS_WINDOWS
+    if not windows:
+        return candidate == wanted
+    candidate, wanted = candidate.lower(), wanted.lower()
+    return (
+        candidate == wanted
+        or candidate == wanted + ".exe"
+        or (wanted.endswith(".exe") and candidate == wanted[: -len(".exe")])
+    )
+
+
+# Linux keeps a process name (comm) of at most 15 bytes; a longer name is cut, perhaps mid-character.
+COMM_BYTES = 15
+
+
+def clean_name(name: str) -> str:
+    """A process name as printable, valid UTF-8: bytes that do not decode become backslash escapes.
+
+    psutil decodes names with surrogateescape, so a name cut mid-character holds lone surrogates
+    that no UTF-8 file or terminal accepts.
+    """
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def kernel_name(pid: int) -> bytes | None:
+    """The kernel's name of a process (Linux, at most 15 bytes), or None if it cannot be read."""
+    data = _read_proc_file(pid, "comm")
+    return None if data is None else data.rstrip(b"\n")
+
+
+def full_name(pid: int, comm: bytes) -> bytes:
+    """The untruncated name of a process whose kernel name is `comm`, as psutil finds it, but on bytes.
+
+    When the kernel name fills all 15 bytes, the base name of the first command-line argument is the
+    full name if it starts with those bytes. Comparing bytes, unlike psutil, also works when the cut
+    split a character.
+    """
+    if len(comm) < COMM_BYTES:
+        return comm
+    cmdline = _read_proc_file(pid, "cmdline")
+    if not cmdline:
+        return comm
+    # A process that rewrote its command line may have joined its arguments with spaces.
+    first = cmdline.split(b"\0" if cmdline.endswith(b"\0") else b" ")[0]
+    extended = os.path.basename(first)
+    return extended if extended.startswith(comm) else comm
+
+
+def _read_proc_file(pid: int, leaf: str) -> bytes | None:
+    try:
+        fd = os.open(f"/proc/{pid}/{leaf}", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def process_name(proc: psutil.Process) -> str:
+    """The process's name, cleaned for output (see clean_name), or '?' if it can no longer be read."""
+    try:
+        name = proc.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return "?"
+    if IS_LINUX:
+        raw = os.fsencode(name)
+        if len(raw) == COMM_BYTES:
+            # psutil compares decoded text, so a name cut mid-character keeps its cut form.
+            name = os.fsdecode(full_name(proc.pid, raw))
+    return clean_name(name)
+
+
+def owner(proc: psutil.Process) -> str:
+    """The user a process runs as, or 'another user' when even that cannot be read."""
+    try:
+        return clean_name(proc.username())
+    except (psutil.Error, OSError, KeyError):
+        return "another user"
+
+
+def name_of_pid(pid: int) -> str:
+    """The name of a running process, for file names and labels; MonitorError when there is no such PID."""
+    try:
+        name = process_name(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        raise MonitorError(f"No process with PID {pid}; check the PID (ps, Task Manager)") from None
+    return f"pid{pid}" if name == "?" else name
