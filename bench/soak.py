@@ -31,9 +31,35 @@ from monitor.output.log import LogSink, run_log
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary
 from monitor.sampling import finders, targets
-from monitor.sampling.clock import TickClock
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Session
+from monitor.stream import Sample, Sink
+
+
+class Checkpoints(Sink):
+    """Notes the CPU time of this process at given sample counts, and asks the run to end after the last."""
+
+    def __init__(self, at: set[int], samples: int) -> None:
+        self._at = at
+        self._samples = samples
+        self._taken = 0
+        self.cpu_at: dict[int, float] = {}
+        self.signum = None
+
+    def add(self, sample: Sample) -> None:
+        """Count the sample; note the CPU time at a checkpoint."""
+        self._taken += 1
+        if self._taken in self._at:
+            self.cpu_at[self._taken] = time.process_time()
+
+    @property
+    def requested(self) -> bool:
+        """True once every sample was taken."""
+        return self._taken >= self._samples
+
+    def sleep(self, seconds: float) -> None:
+        """Wait as the monitor does between ticks."""
+        time.sleep(seconds)
 
 
 def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[str, object]:
@@ -41,25 +67,20 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
     report_path, detail_path, log_path = (folder / name for name in ("soak.csv", "soak_processes.csv", "soak.log"))
     for path in (report_path, detail_path):
         path.touch()  # claimed first, as main.py claims its files
-    cpu_at: dict[int, float] = {}
+    checkpoints_sink = Checkpoints(set(checkpoints), samples)
     with run_log(log_path) as log, open(os.devnull, "w") as devnull:
         frame = FrameSink()
         sinks = [frame, ReportSink(report_path), DetailSink(detail_path), LogSink(log)]
         sinks.append(ConsoleSink(Console(devnull), 0.0001, samples * 0.0001, samples))
+        sinks.append(checkpoints_sink)
         session = Session(targets.TargetSet(finders.by_pid(pid)))
         session.start()
-        session._sinks = sinks
-        wanted = set(checkpoints)
-
-        def tick(index: int) -> bool:
-            going = session._tick(index)
-            if session.samples in wanted:
-                cpu_at[session.samples] = time.process_time()
-            return going and session.samples < samples
-
-        TickClock(0.0001, 10 * samples, tick).run()
+        # A 0.1 ms interval fires back to back; ticks it cannot honour are skipped, so many more are planned
+        # than needed: the checkpoints end the run at its last sample.
+        session.run(0.0001, 1000 * samples, sinks, checkpoints_sink)
         for sink in sinks:
             sink.close()
+        cpu_at = checkpoints_sink.cpu_at
         sampling_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # The end of a run as main.py does it: analysis, summary, JSON and chart.
         ended = time.perf_counter()

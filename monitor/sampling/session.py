@@ -7,7 +7,7 @@ import enum
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import psutil
 
@@ -18,10 +18,24 @@ from monitor.sampling.handouts import PidHandouts
 from monitor.sampling.limits import headroom
 from monitor.sampling.names import IS_WINDOWS, owner
 from monitor.sampling.probes import AccessDeniedError, read_exited, read_process
-from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import TargetSet
 from monitor.sampling.tree_cpu import CpuAccount, TreeCpu
 from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
+
+
+class StopRequest(Protocol):
+    """What ends a run early and paces its waits: the stop signals in the monitor, a sample budget in a bench."""
+
+    @property
+    def requested(self) -> bool:
+        """True once the run is to end."""
+
+    @property
+    def signum(self) -> int | None:
+        """The signal that ended it, if one did."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait until the next tick, or less if the run is to end."""
 
 
 class EndReason(str, enum.Enum):
@@ -125,7 +139,7 @@ class Session:
         rights = "an Administrator prompt" if IS_WINDOWS else "as root"
         return f"access denied to {what}: {listed}; run the monitor as {who} or with elevated rights ({rights})"
 
-    def run(self, interval_s: float, planned: int, sinks: Sequence[Sink], stop: StopSignals) -> RunResult:
+    def run(self, interval_s: float, planned: int, sinks: Sequence[Sink], stop: StopRequest) -> RunResult:
         """Tick until the duration ends, the targets are gone, a signal arrives or an error occurs.
 
         A sink that fails to write (OSError) ends the run; the sinks before it in the list have the
