@@ -149,6 +149,14 @@ class MonitorCommandTest(MonitorTestCase):
 
 
 class HelpTest(MonitorTestCase):
+    def test_version_names_the_program_and_its_version(self) -> None:
+        """--version prints the package's version and exits 0."""
+        from monitor import __version__
+
+        result = self.run_monitor("--version")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), f"main.py {__version__}")
+
     def test_help_shows_percent_signs_once(self) -> None:
         """--help says 'CPU %', not the doubled 'CPU %%' of an unformatted string."""
         result = self.run_monitor("--help")

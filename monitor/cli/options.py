@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn, Sequence
 
+from monitor import __version__
 from monitor.errors import UsageError
 
 DEFAULT_INTERVAL = "5"
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 3 when the trend detector finds a memory or handle leak",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
