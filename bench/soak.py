@@ -26,6 +26,7 @@ from monitor.analysis.summary import analyze
 from monitor.output.chart import write_chart
 from monitor.output.console import Console, ConsoleSink
 from monitor.output.csv_report import DetailSink, ReportSink
+from monitor.output.facts import RunFacts
 from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink, run_log
 from monitor.output.summary_json import summary_document, write_json
@@ -69,9 +70,10 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
         path.touch()  # claimed first, as main.py claims its files
     checkpoints_sink = Checkpoints(set(checkpoints), samples)
     with run_log(log_path) as log, open(os.devnull, "w") as devnull:
-        frame = FrameSink()
-        sinks = [frame, ReportSink(report_path), DetailSink(detail_path), LogSink(log)]
-        sinks.append(ConsoleSink(Console(devnull), 0.0001, samples * 0.0001, samples))
+        facts = RunFacts()
+        frame = FrameSink(facts)
+        sinks = [facts, frame, ReportSink(report_path, facts), DetailSink(detail_path, facts), LogSink(log, facts)]
+        sinks.append(ConsoleSink(Console(devnull), facts, 0.0001, samples * 0.0001, samples))
         sinks.append(checkpoints_sink)
         session = Session(targets.TargetSet(finders.by_pid(pid)))
         session.start()

@@ -6,16 +6,20 @@ import datetime
 import io
 import logging
 import unittest
+from typing import Callable
+
+import pandas as pd
 
 from monitor.analysis.summary import analyze
 from monitor.analysis.trend import LEAK, NO_LEAK, Trend
 from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
+from monitor.output.facts import RunFacts
 from monitor.output.frame import FrameSink
 from monitor.output.log import LogSink
 from monitor.output.summary_text import Summary, format_summary, trend_line
 from monitor.output.units import pid_list, plural, processes_and_pids
-from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample
+from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 
 GIB = 1024**3
 
@@ -28,16 +32,43 @@ def _sample(index: int, pids: list[int], memory: float = 10e6) -> Sample:
     return Sample(index, wall, float(index), readings, totals)
 
 
-def _console_sink() -> tuple[ConsoleSink, io.StringIO]:
+class _WithFacts:
+    """A sink fed as the run feeds it: the tick's facts first."""
+
+    def __init__(self, make: Callable[[RunFacts], Sink]) -> None:
+        self.facts = RunFacts()
+        self.sink = make(self.facts)
+
+    def add(self, sample: Sample) -> None:
+        self.facts.add(sample)
+        self.sink.add(sample)
+
+    def note(self, event: ProcessEvent) -> None:
+        self.sink.note(event)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _console_sink() -> tuple[_WithFacts, io.StringIO]:
     out = io.StringIO()
-    return ConsoleSink(Console(out), 1.0, 10.0, 10), out
+    return _WithFacts(lambda facts: ConsoleSink(Console(out), facts, 1.0, 10.0, 10)), out
+
+
+def _frame_of(*samples: Sample) -> pd.DataFrame:
+    fed = _WithFacts(FrameSink)
+    for sample in samples:
+        fed.add(sample)
+    frame_sink = fed.sink
+    assert isinstance(frame_sink, FrameSink)
+    return frame_sink.frame()
 
 
 class MissedTicksTest(unittest.TestCase):
     def test_missed_ticks_are_said_once_when_they_pass_one_percent(self) -> None:
         """Ticks skipped by the clock show as gaps in the tick numbers; the console says so once, past 1%."""
         out = io.StringIO()
-        sink = ConsoleSink(Console(out), 0.01, 10.0, 1000)
+        sink = _WithFacts(lambda facts: ConsoleSink(Console(out), facts, 0.01, 10.0, 1000))
         sink.add(_sample(1, [7]))
         sink.add(_sample(10, [7]))  # 8 missed: 0.8%
         self.assertNotIn("Missed", out.getvalue())
@@ -97,9 +128,7 @@ class CountsTest(unittest.TestCase):
 
     def test_summary_of_a_one_sample_run_says_sample(self) -> None:
         """A run of one sample is summarised as '1 sample'."""
-        frame_sink = FrameSink()
-        frame_sink.add(_sample(1, [7]))
-        lines = format_summary(Summary("'app'", analyze(frame_sink.frame()), [7]))
+        lines = format_summary(Summary("'app'", analyze(_frame_of(_sample(1, [7]))), [7]))
         self.assertEqual(lines[0], "Summary for 'app': 1 sample (pid 7)")
 
 
@@ -145,7 +174,7 @@ class GroupedEventsTest(unittest.TestCase):
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         self.addCleanup(log.removeHandler, handler)
-        sink = LogSink(log)
+        sink = LogSink(log, RunFacts())
         for pid in range(800, 807):
             sink.note(ProcessEvent(EventKind.DENIED, pid, "python3", 0, True))
         sink.close()
@@ -156,9 +185,8 @@ class GroupedEventsTest(unittest.TestCase):
 
     def test_summary_names_refused_instances(self) -> None:
         """The summary says which instances were skipped, with the sentence the console used."""
-        frame_sink = FrameSink()
-        frame_sink.add(_sample(1, [7]))
-        lines = format_summary(Summary("'python3'", analyze(frame_sink.frame()), [7], denied={812: "python3"}))
+        frame = _frame_of(_sample(1, [7]))
+        lines = format_summary(Summary("'python3'", analyze(frame), [7], denied={812: "python3"}))
         self.assertIn(
             "1 instance of 'python3' could not be read (access denied): pid 812; "
             "run as its owner or as root to include it",

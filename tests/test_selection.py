@@ -12,7 +12,7 @@ import unittest
 import psutil
 
 from monitor.metrics import METRICS
-from monitor.output.frame import FrameSink
+from monitor.output.facts import RunFacts
 from monitor.stream import ProcessReading, Sample
 from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, smaps_private_bytes, unique_name
 
@@ -20,15 +20,15 @@ from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read
 class WholeRunVerdictsTest(unittest.TestCase):
     def test_only_pids_present_in_every_tick_are_judged(self) -> None:
         """A PID that left early or joined late is left out of the per-process verdicts."""
-        sink = FrameSink()
+        facts = RunFacts()
         ticks = [[(1, 10), (2, 5)], [(1, 11), (2, 5)], [(1, 12), (3, 9)]]
         now = datetime.datetime.now().astimezone()
         for index, tick in enumerate(ticks, start=1):
             extra = (None,) * (len(METRICS) - 3)
             readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3, *extra)) for pid, memory in tick)
             totals = (0.0, sum(m for _, m in tick), 3 * len(tick), *extra)
-            sink.add(Sample(index, now, float(index), readings, totals))
-        verdicts = sink.whole_run_verdicts()
+            facts.add(Sample(index, now, float(index), readings, totals))
+        verdicts = facts.whole_run_verdicts()
         self.assertEqual(list(verdicts), [1])
         self.assertEqual((verdicts[1][1].samples, verdicts[1][1].steps_up), (3, 2))
 

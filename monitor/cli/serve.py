@@ -21,6 +21,7 @@ from monitor.errors import MonitorError
 from monitor.output.console import Console
 from monitor.output.csv_report import DetailSink, ReportSink
 from monitor.output.exporter import ExporterSink, registry_for
+from monitor.output.facts import RunFacts
 from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
 from monitor.output.log import LogSink, run_log
 from monitor.output.units import pid_list, plural
@@ -89,13 +90,17 @@ def serve(options: Options, console: Console) -> ExitStatus:
             f"cannot serve on {shown} ({exc.strerror or exc}); "
             "give a free port, and an address of this machine, with --serve [HOST:]PORT"
         ) from None
-    sinks: list[Sink] = [exporter]
+    facts = RunFacts()
+    sinks: list[Sink] = [facts, exporter]
     try:
         with run_log(paths[LOG_SUFFIX]) as log, StopSignals() as stop:
             if options.write_reports:
-                sinks += [RowsOnly(ReportSink(paths[REPORT_SUFFIX])), RowsOnly(DetailSink(paths[DETAIL_SUFFIX]))]
+                sinks += [
+                    RowsOnly(ReportSink(paths[REPORT_SUFFIX], facts)),
+                    RowsOnly(DetailSink(paths[DETAIL_SUFFIX], facts)),
+                ]
             # A day at -s 1 would add 86,400 sample lines: the log keeps events, /metrics the samples.
-            sinks.append(LogSink(log, every_sample=False))
+            sinks.append(LogSink(log, facts, every_sample=False))
             # scipy.stats loads in a second: before the first tick, not inside the first verdict.
             load_statistics()
             every = f"sampling every {options.interval_s:g} s"

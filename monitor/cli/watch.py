@@ -20,6 +20,7 @@ from monitor.cli.target import Target, resolve_target
 from monitor.errors import MonitorError
 from monitor.output.console import Console, ConsoleSink
 from monitor.output.csv_report import DetailSink, ReportSink
+from monitor.output.facts import RunFacts
 from monitor.output.files import (
     CHART_SUFFIX,
     DETAIL_SUFFIX,
@@ -68,16 +69,17 @@ def watch(options: Options, console: Console) -> ExitStatus:
             paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
             with run_log(paths[LOG_SUFFIX]) as log:
                 run = Run(options, target, paths, log, console, stop)
-                frame_sink = FrameSink()
+                facts = RunFacts()
+                frame_sink = FrameSink(facts)
                 breakdown = MemoryBreakdown()
-                result = _sample(run, launched, frame_sink, breakdown)
+                result = _sample(run, launched, facts, frame_sink, breakdown)
                 signals_while_sampling = stop.count
                 if launched is not None:
                     result.command_status, sentence = finish_command(launched)
                     result.notes.append(sentence)  # printed and logged with the summary
                 if result.samples == 0:
                     return _nothing_sampled(run, result)
-                return _finish(run, result, frame_sink, breakdown, signals_while_sampling)
+                return _finish(run, result, facts, frame_sink, breakdown, signals_while_sampling)
         finally:
             # On an error path the command, and everything it started, still must not outlive us.
             if launched is not None and launched.returncode is None:
@@ -113,22 +115,27 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
 
 
 def _sample(
-    run: Run, launched: subprocess.Popen[bytes] | None, frame_sink: FrameSink, breakdown: MemoryBreakdown
+    run: Run,
+    launched: subprocess.Popen[bytes] | None,
+    facts: RunFacts,
+    frame_sink: FrameSink,
+    breakdown: MemoryBreakdown,
 ) -> RunResult:
     options, target, paths, log, console = run.options, run.target, run.paths, run.log, run.console
     log.info("options: %s", options)
     watched = targets.TargetSet(target.find_roots, include_children=options.include_children or launched is not None)
-    # Memory first, then disk: a failed write still leaves the sample in the summary.
-    sinks: list[Sink] = [frame_sink]
+    # The facts first, which the others read; memory, then disk: a failed write still leaves the
+    # sample in the summary.
+    sinks: list[Sink] = [facts, frame_sink]
     try:
         try:
-            sinks += [ReportSink(paths[REPORT_SUFFIX]), DetailSink(paths[DETAIL_SUFFIX])]
+            sinks += [ReportSink(paths[REPORT_SUFFIX], facts), DetailSink(paths[DETAIL_SUFFIX], facts)]
         except OSError as exc:
             error = dir_error(paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc)
             log.error("%s", error)
             _abandon(sinks, paths)
             raise error from None
-        sinks.append(LogSink(log))
+        sinks.append(LogSink(log, facts))
         session = Session(watched, launched)
         try:
             first = session.start()
@@ -153,7 +160,7 @@ def _sample(
         log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
         if not console.quiet:
             sinks.append(
-                ConsoleSink(console, options.interval_s, options.duration_s, options.sample_count, options.wide)
+                ConsoleSink(console, facts, options.interval_s, options.duration_s, options.sample_count, options.wide)
             )
         breakdown.read_start(session.targets)
         result = session.run(options.interval_s, options.sample_count, sinks, run.stop)
@@ -210,19 +217,24 @@ def _close(sinks: list[Sink]) -> None:
 
 
 def _finish(
-    run: Run, result: RunResult, frame_sink: FrameSink, breakdown: MemoryBreakdown, signals_while_sampling: int
+    run: Run,
+    result: RunResult,
+    facts: RunFacts,
+    frame_sink: FrameSink,
+    breakdown: MemoryBreakdown,
+    signals_while_sampling: int,
 ) -> ExitStatus:
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
     options, target, paths, log, console, stop = run.options, run.target, run.paths, run.log, run.console, run.stop
     frame = frame_sink.frame()
     analysis = analyze(frame, result.headroom)
-    per_process = frame_sink.whole_run_verdicts() if len(result.processes) > 1 else {}
+    per_process = facts.whole_run_verdicts() if len(result.processes) > 1 else {}
     pids = [] if options.pid is not None and list(result.processes) == [options.pid] else list(result.processes)
     summary = Summary(target.label, analysis, pids, per_process, result.denied)
     lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
     growth_by_kind, growth_sentence = breakdown.facts()
     extra = [sentence[0].upper() + sentence[1:] for sentence in [growth_sentence] if sentence]
-    extra += missing_values_lines(frame_sink.missing)
+    extra += missing_values_lines(facts.missing)
     if result.clock.missed:
         due = result.samples + result.clock.missed
         extra.append(missed_ticks_sentence(result.clock.missed, due, options.interval_s))
@@ -243,7 +255,7 @@ def _finish(
                 paths[REPORT_SUFFIX],
                 analysis,
                 run_facts(options, target, paths, result, analysis)
-                | {"memory_growth_by_kind": growth_by_kind, "missing_values": _missing_json(frame_sink.missing)},
+                | {"memory_growth_by_kind": growth_by_kind, "missing_values": _missing_json(facts.missing)},
             ),
         )
         written.append(json_path)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import Mapping, TextIO
+from typing import TYPE_CHECKING, Mapping, TextIO
 
-from monitor.analysis.running import RunningHeuristic, RunningMeans
-from monitor.metrics import HEURISTIC_METRIC, METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
+from monitor.metrics import METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
 from monitor.output.log import EventGroups
 from monitor.output.summary_text import missed_ticks_sentence
 from monitor.output.units import human_bytes
 from monitor.stream import EventKind, ProcessEvent, Sample, Sink
+
+if TYPE_CHECKING:
+    from monitor.output.facts import RunFacts
 
 _ERASE_LINE = "\r\x1b[2K"
 
@@ -92,7 +94,6 @@ _TIME_WIDTH = 12  # 15:33:57.755
 # current values only.
 _TABLE_METRICS = METRIC_TABLE[:README_METRIC_COUNT]
 _WIDE_METRICS = METRIC_TABLE[README_METRIC_COUNT:]
-_HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 LEAK_MARKER = "  <- leak"
 
 
@@ -169,45 +170,38 @@ class ConsoleSink(Sink):
     """
 
     def __init__(
-        self, console: Console, interval_s: float, duration_s: float, planned: int, wide: bool = False
+        self, console: Console, facts: RunFacts, interval_s: float, duration_s: float, planned: int, wide: bool = False
     ) -> None:
         self._console = console
+        self._facts = facts
         self._wide = wide
         self._interval_s = interval_s
         self._duration_s = duration_s
         self._planned = planned
-        self._means = RunningMeans(METRICS)
-        self._heuristic = RunningHeuristic()
-        self._warned = False
         self._events = EventGroups()
-        self._samples = 0
         self._missed_said = False
         console.line(format_header(wide))
 
     def add(self, sample: Sample) -> None:
         """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
         self._flush_events()
-        self._means.add(sample.totals)
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
-        first_warning = rule.leak and not self._warned
-        self._warned = self._warned or first_warning
+        facts = self._facts
         values = dict(zip(METRICS, sample.totals))
         text = format_row(
             sample.wall_time.strftime("%H:%M:%S.%f")[:-3],
             values,
-            self._means.means(),
+            facts.means,
             len(sample.readings),
             self._wide,
         )
-        self._console.line(text + (LEAK_MARKER if first_warning else ""))
-        self._samples += 1
-        missed = sample.index - self._samples  # every tick not skipped gave a sample
+        self._console.line(text + (LEAK_MARKER if facts.rule_first_holds else ""))
+        missed = sample.index - facts.samples  # every tick not skipped gave a sample
         if not self._missed_said and missed * 100 > self._planned:
             # Said once, when the share passes 1% of the run: the summary gives the final count.
             self._missed_said = True
             self._console.line(missed_ticks_sentence(missed, sample.index, self._interval_s, so_far=True))
         elapsed = sample.index * self._interval_s
-        self._console.progress(format_progress(elapsed, self._duration_s, rule.samples, self._planned))
+        self._console.progress(format_progress(elapsed, self._duration_s, facts.samples, self._planned))
 
     def note(self, event: ProcessEvent) -> None:
         """Hold the exit of a process asked for, or a refused instance, for the tick's grouped line."""

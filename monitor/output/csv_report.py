@@ -10,7 +10,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from monitor.metrics import (
     DETAIL_COLUMNS,
@@ -19,6 +19,9 @@ from monitor.metrics import (
     REPORT_COLUMNS,
 )
 from monitor.stream import Sample, Sink
+
+if TYPE_CHECKING:
+    from monitor.output.facts import RunFacts
 
 # fsync costs a disk round trip; once a second bounds what a power cut can take.
 FSYNC_EVERY_S = 1.0
@@ -126,20 +129,10 @@ def rounded(values: Sequence[float | None]) -> list[float | None]:
     return [rnd(value) for rnd, value in zip(_ROUNDERS, values)]
 
 
-class _LastRow:
-    """The row of the sample seen last: the report, the frame, the detail CSV and the log all use one
-    sample's row, so it is formatted once per sample, not once per sink."""
-
-    sample: Sample | None = None
-    row: tuple[Any, ...] = ()
-
-
 def report_row(sample: Sample) -> tuple[Any, ...]:
     """One report row: the README's columns, process_count, elapsed_s, then the added metrics."""
-    if _LastRow.sample is sample:
-        return _LastRow.row
     values = rounded(sample.totals)
-    row = (
+    return (
         iso_time(sample),
         *values[:README_METRIC_COUNT],
         len(sample.readings),
@@ -147,19 +140,18 @@ def report_row(sample: Sample) -> tuple[Any, ...]:
         *values[README_METRIC_COUNT:],
         round(sample.cpu_seconds, 3),
     )
-    _LastRow.sample, _LastRow.row = sample, row
-    return row
 
 
 class ReportSink(Sink):
     """The report CSV: one row per sample, on disk as soon as it is taken."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, facts: RunFacts) -> None:
         self._stream = CsvStream(path, REPORT_COLUMNS)
+        self._facts = facts
 
     def add(self, sample: Sample) -> None:
         """Write the sample's row."""
-        self._stream.write(report_row(sample))
+        self._stream.write(self._facts.row)
 
     def close(self) -> None:
         """Close the file."""
@@ -172,12 +164,13 @@ class DetailSink(Sink):
     Its rows repeat the report's per process: pushed to disk once a second is enough.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, facts: RunFacts) -> None:
         self._stream = CsvStream(path, DETAIL_COLUMNS, flush_every_s=1.0)
+        self._facts = facts
 
     def add(self, sample: Sample) -> None:
         """Write one row per process."""
-        iso = report_row(sample)[0]
+        iso = self._facts.row[0]
         self._stream.write_many([(iso, r.pid, r.name, *rounded(r.values)) for r in sample.readings])
 
     def close(self) -> None:

@@ -1,17 +1,16 @@
-"""The in-memory side of the stream: rows for pandas in chunks, and the README rule per process."""
+"""The in-memory side of the stream: rows for pandas in chunks."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from monitor.analysis.running import HeuristicResult, RunningHeuristic
-from monitor.metrics import HEURISTIC_METRIC, METRICS, REPORT_COLUMNS
-from monitor.output.csv_report import report_row
+from monitor.metrics import REPORT_COLUMNS
 from monitor.stream import Sample, Sink
 
-_HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
+if TYPE_CHECKING:
+    from monitor.output.facts import RunFacts
 
 
 class FrameBuffer:
@@ -48,41 +47,16 @@ class FrameBuffer:
 
 
 class FrameSink(Sink):
-    """Keeps every report row for the end-of-run analysis, and the README rule for each process.
+    """Keeps every report row for the end-of-run analysis, as pandas rows a chunk at a time."""
 
-    The per-process rule is kept running, so the verdict for each instance present through the
-    whole run costs O(1) per sample and nothing at the end.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, facts: RunFacts) -> None:
         self.buffer = FrameBuffer(REPORT_COLUMNS)
-        self._per_process: dict[int, tuple[str, RunningHeuristic]] = {}
-        # metric column -> PIDs that did not give it (refused, or not reported by the OS), with names
-        self.missing: dict[str, dict[int, str]] = {}
+        self._facts = facts
 
     def add(self, sample: Sample) -> None:
-        """Keep the row and fold each process's value into its rule."""
-        self.buffer.append(report_row(sample))
-        for reading in sample.readings:
-            entry = self._per_process.get(reading.pid)
-            if entry is None:
-                entry = self._per_process[reading.pid] = (reading.name, RunningHeuristic())
-            entry[1].add(reading.values[_HEURISTIC_INDEX])
-            if None in reading.values:
-                for column, value in zip(METRICS, reading.values):
-                    if value is None:
-                        self.missing.setdefault(column, {})[reading.pid] = reading.name
+        """Keep the sample's report row."""
+        self.buffer.append(self._facts.row)
 
     def frame(self) -> pd.DataFrame:
         """Every row so far as one DataFrame."""
         return self.buffer.frame()
-
-    def whole_run_verdicts(self) -> dict[int, tuple[str, HeuristicResult]]:
-        """The README rule for each PID present in every sample, by PID."""
-        samples = self.buffer.rows
-        verdicts = {}
-        for pid, (name, running) in sorted(self._per_process.items()):
-            result = running.result()
-            if result.samples == samples:
-                verdicts[pid] = (name, result)
-        return verdicts

@@ -8,15 +8,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from monitor.analysis.running import RunningHeuristic
-from monitor.metrics import HEURISTIC_METRIC, METRICS, REPORT_COLUMNS
-from monitor.output.csv_report import report_row
+from monitor.metrics import REPORT_COLUMNS
 from monitor.output.units import PIDS_SHOWN, pid_list, plural
-from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
+from monitor.stream import EventKind, ProcessEvent, Sample, Sink
 
-_HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
+if TYPE_CHECKING:
+    from monitor.output.facts import RunFacts
+
 # Values as the CSV keeps them (rounded; None for a value the OS refused).
 _SAMPLE_FORMAT = "sample %s " + " ".join(f"{column}=%s" for column in REPORT_COLUMNS[1:])
 
@@ -28,38 +28,28 @@ class LogSink(Sink):
     HTTP) the per-sample lines are left out, so the log grows with events only.
     """
 
-    def __init__(self, log: logging.Logger, every_sample: bool = True) -> None:
+    def __init__(self, log: logging.Logger, facts: RunFacts, every_sample: bool = True) -> None:
         self._log = log
+        self._facts = facts
         self._every_sample = every_sample
-        self._heuristic = RunningHeuristic()
-        self._warned = False
         self._events = EventGroups()
-        self._missing_said: set[str] = set()
 
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
         self._flush_events()
+        facts = self._facts
         if self._every_sample:
-            self._log.debug(_SAMPLE_FORMAT, *report_row(sample))
-        for reading in sample.readings:
-            if None in reading.values:
-                self._note_missing(reading)
-        rule = self._heuristic.add(sample.totals[_HEURISTIC_INDEX])
-        if rule.leak and not self._warned:
-            self._warned = True
-            self._log.warning("the README leak rule first holds at sample %d", rule.samples)
-
-    def _note_missing(self, reading: ProcessReading) -> None:
-        """Say once per metric that a process did not give it (refused, or not reported by this OS)."""
-        missing = [c for c, v in zip(METRICS, reading.values) if v is None and c not in self._missing_said]
-        if missing:
-            self._missing_said.update(missing)
+            self._log.debug(_SAMPLE_FORMAT, *facts.row)
+        for pid, name, columns in facts.newly_missing:
+            # Said once per metric: the summary lists every process that did not give it.
             self._log.info(
                 "pid %d (%s) gave no %s (refused by the OS, or not reported on it): left empty",
-                reading.pid,
-                reading.name,
-                ", ".join(missing),
+                pid,
+                name,
+                ", ".join(columns),
             )
+        if facts.rule_first_holds:
+            self._log.warning("the README leak rule first holds at sample %d", facts.rule.samples)
 
     def note(self, event: ProcessEvent) -> None:
         """Joins at once; exits and refusals grouped by tick, every PID named."""
