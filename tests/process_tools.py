@@ -162,3 +162,15 @@ def reuse_pid(pid: int) -> subprocess.Popen[bytes] | None:
         proc.kill()
         proc.wait()
     return None
+
+
+def mounted_tmpfs(test: unittest.TestCase, folder: Path, size: str) -> Path:
+    """A tmpfs of `size` (e.g. '64k') mounted on a new `folder`, unmounted at cleanup; skips the test unless root."""
+    if os.geteuid() != 0:
+        test.skipTest("mounting a small tmpfs needs root")
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        test.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    test.addCleanup(subprocess.run, ["umount", "-l", str(folder)], check=False)
+    return folder

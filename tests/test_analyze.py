@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 import tempfile
 import unittest
@@ -14,6 +13,7 @@ from monitor.cli.report_files import check_is_report, reports_to_read
 from monitor.errors import MonitorError
 from monitor.metrics import METRICS
 from tests.helpers import MonitorTestCase, only_file, read_csv, unique_name
+from tests.process_tools import mounted_tmpfs
 
 MIB = 1024 * 1024
 
@@ -321,15 +321,8 @@ class ChartTest(MonitorTestCase):
     def test_read_only_report_keeps_its_json_line_and_says_why_no_chart(self) -> None:
         """A report on a read-only mount: the JSON line is printed, one line names the chart, the reason and
         the fix, no file is left there, exit 1."""
-        if os.geteuid() != 0:
-            self.skipTest("mounting a read-only file system needs root")
         base, _, _ = self.make_dirs()
-        folder = base / "readonly"
-        folder.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", str(folder)], check=False)
+        folder = mounted_tmpfs(self, base / "readonly", "1m")
         report = write_report(folder / "a.csv", [50 * MIB + k * MIB for k in range(20)])
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         status, out, err = self.run_in_process("--analyze", str(report), "--plot", "--json")

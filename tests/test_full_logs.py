@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import unittest
 
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
+from tests.process_tools import mounted_tmpfs
 
 
 @LINUX_ONLY
 class FullLogsTest(MonitorTestCase):
     def test_full_logs_directory_says_so_and_exits_1_with_the_report_whole(self) -> None:
         """-l on a 64 KiB tmpfs: one line naming the directory and -l, exit 1, the summary, a CSV --analyze reads."""
-        if os.geteuid() != 0:
-            self.skipTest("mounting a small tmpfs needs root")
+        _, reports, _ = self.make_dirs()
+        logs = mounted_tmpfs(self, reports.parent / "tiny-logs", "64k")
         name = unique_name("full-log")
         self.start_workload(name)
-        _, reports, _ = self.make_dirs()
-        logs = reports.parent / "tiny-logs"
-        logs.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(logs)], capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", str(logs)], check=False)
         # One page left: the log fills after a few dozen per-sample lines.
         (logs / "filler").write_bytes(b"\0" * (60 * 1024))
         result = self.run_monitor("-p", name, "-d", "3", "-s", "0.01", "-r", str(reports), "-l", str(logs))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import time
 import unittest
 from pathlib import Path
@@ -18,7 +16,7 @@ from monitor.output.units import plural
 from monitor.sampling import session
 from monitor.sampling.probes import AccessDeniedError
 from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
-from tests.process_tools import start_controlled
+from tests.process_tools import mounted_tmpfs, start_controlled
 
 
 @LINUX_ONLY
@@ -183,17 +181,10 @@ class OutputPathTest(MonitorTestCase):
 class MidRunFailureTest(MonitorTestCase):
     def test_full_disk_keeps_whole_rows_and_writes_no_empty_summary(self) -> None:
         """A 64 KiB tmpfs filling mid-run: exit 1, one line, whole rows, no empty JSON or chart, honest 'Wrote'."""
-        if os.geteuid() != 0:
-            self.skipTest("mounting a small tmpfs needs root")
+        base, _, logs = self.make_dirs()
+        reports = mounted_tmpfs(self, base / "tiny", "64k")
         name = unique_name("full")
         self.start_workload(name)
-        base, _, logs = self.make_dirs()
-        reports = base / "tiny"
-        reports.mkdir()
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(reports)], capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-        self.addCleanup(subprocess.run, ["umount", "-l", str(reports)], check=False)
         # Leave two pages: one for each CSV, so the report fills after about fifty rows.
         (reports / "filler").write_bytes(b"\0" * (56 * 1024))
         result = self.run_monitor("-p", name, "-d", "5", "-s", "0.01", "-r", str(reports), "-l", str(logs))
@@ -217,13 +208,8 @@ class MidRunFailureTest(MonitorTestCase):
 
     def test_report_stream_cut_back_to_its_last_whole_row(self) -> None:
         """CsvStream on a full tmpfs: the write that fails leaves the file ending on its last complete row."""
-        if os.geteuid() != 0:
-            self.skipTest("mounting a small tmpfs needs root")
         base, _, _ = self.make_dirs()
-        folder = base / "tiny"
-        folder.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(folder)], check=True)
-        self.addCleanup(subprocess.run, ["umount", "-l", str(folder)], check=False)
+        folder = mounted_tmpfs(self, base / "tiny", "8k")
         path = folder / "r.csv"
         path.touch()
         stream = CsvStream(path, ["a", "b"])
