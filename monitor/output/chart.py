@@ -20,6 +20,7 @@ from monitor.analysis.summary import RunAnalysis
 from monitor.analysis.trend import Verdict
 from monitor.metrics import ELAPSED, METRIC_TABLE, RESIDENT, SWAPPED, Metric, Unit
 from monitor.output.summary_text import format_rate
+from monitor.output.units import byte_unit
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -32,18 +33,10 @@ FLAT = 1e-9
 # The title's characters per line and lines at most: what the 12-inch figure shows at matplotlib's default size.
 TITLE_COLUMNS = 100
 TITLE_LINES = 3
-_BYTE_UNITS = (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024), ("B", 1))
 _TIME_UNITS = (("h", 3600.0, 2 * 3600.0), ("min", 60.0, 120.0), ("s", 1.0, 0.0))
 # Metrics drawn in a panel of their own, on their own scale. Resident memory counts shared pages and is often
 # many times the private memory: on one axis it would flatten the private line, the one leaks are judged on.
 OWN_PANEL = frozenset({RESIDENT})
-
-
-def _byte_unit(peak: float) -> tuple[str, float]:
-    for name, size in _BYTE_UNITS:
-        if peak >= size:
-            return name, float(size)
-    return "B", 1.0
 
 
 def _time_unit(span_s: float) -> tuple[str, float]:
@@ -200,7 +193,7 @@ def _draw_panel(
     scale, unit_name = 1.0, "%" if first.unit is Unit.PERCENT else ""
     if first.unit in (Unit.BYTES, Unit.BYTES_PER_S):
         peak = max(float(np.nanmax(frame[m.column].to_numpy(dtype=float))) for m in metrics)
-        unit_name, scale = _byte_unit(peak)
+        unit_name, scale = byte_unit(peak)
         unit_name += "/s" if first.unit is Unit.BYTES_PER_S else ""
         label = f"{label} ({unit_name})"
     legend: list[tuple[Artist | tuple[Artist, ...], str]] = []

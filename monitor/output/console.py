@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping, TextIO
 from monitor.metrics import METRIC_TABLE, METRICS, README_METRIC_COUNT, Metric, Unit
 from monitor.output.log import EventGroups
 from monitor.output.summary_text import missed_ticks_sentence
-from monitor.output.units import human_bytes
+from monitor.output.units import format_cell
 from monitor.stream import EventKind, ProcessEvent, Sample, Sink
 
 if TYPE_CHECKING:
@@ -97,18 +97,6 @@ _WIDE_METRICS = METRIC_TABLE[README_METRIC_COUNT:]
 LEAK_MARKER = "  <- leak"
 
 
-def compact_value(value: float | None, unit: Unit) -> str:
-    """A table cell: '9.1 MiB', '1023 MiB', '6.0', '1600': one decimal under 100, none from 100 up; '-' for none."""
-    if value is None:
-        return "-"
-    if unit in (Unit.BYTES, Unit.BYTES_PER_S):
-        text = human_bytes(value)
-        number, _, name = text.partition(" ")
-        text = text if abs(float(number)) < 100 else f"{float(number):.0f} {name}"
-        return text + "/s" if unit is Unit.BYTES_PER_S else text
-    return f"{value:.1f}" if abs(value) < 99.95 else f"{value:.0f}"
-
-
 def _cells(metric: Metric, value: str, average: str | None) -> str:
     width, average_width = _WIDTHS[metric.unit]
     if average is None:
@@ -127,7 +115,7 @@ def format_header(wide: bool = False) -> str:
 def _current(value: float | None, metric: Metric) -> str:
     if metric.unit is Unit.COUNT and value is not None:
         return f"{value:.0f}"
-    return compact_value(value, metric.unit)
+    return format_cell(value, metric.unit)
 
 
 def format_row(
@@ -142,7 +130,7 @@ def format_row(
         _cells(
             metric,
             _current(values[metric.column], metric),
-            f"({compact_value(averages[metric.column], metric.unit)})",
+            f"({format_cell(averages[metric.column], metric.unit)})",
         )
         for metric in _TABLE_METRICS
     )

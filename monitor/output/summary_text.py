@@ -10,7 +10,7 @@ from monitor.analysis.summary import RunAnalysis
 from monitor.analysis.trend import Trend, Verdict
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
 from monitor.output.log import denied_sentences
-from monitor.output.units import NOT_AVAILABLE, format_value, human_bytes, plural, processes_and_pids
+from monitor.output.units import NOT_AVAILABLE, format_amount, format_value, plural, processes_and_pids
 
 LEAK_WARNING = "WARNING: potential memory leak detected"
 NO_LEAK = "No memory leak detected"
@@ -94,24 +94,12 @@ def _duration(hours: float) -> str:
     return f"{hours / 24:.1f} days"
 
 
-def _amount(value: float, unit: Unit, exact_bytes: bool = False) -> str:
-    if unit is Unit.BYTES:
-        return f"{human_bytes(value)} ({value:.0f} bytes)" if exact_bytes else human_bytes(value)
-    if unit is Unit.BYTES_PER_S:
-        return f"{human_bytes(value)}/s"
-    if unit is Unit.PERCENT:
-        return f"{value:.2f} %"
-    if unit is Unit.PER_S:
-        return f"{value:.1f}/s"
-    return f"{value:.2f}"
-
-
 def average_line(title: str, value: float | None, unit: Unit, peak: float | None = None) -> str:
     """'  Average CPU:               0.60 %, peak 2.00 %' and the like, aligned."""
     label = f"Average {title}:"
-    text = NOT_AVAILABLE if value is None else _amount(value, unit, exact_bytes=True)
+    text = NOT_AVAILABLE if value is None else format_amount(value, unit, exact_bytes=True)
     if peak is not None:
-        text += f", peak {_amount(peak, unit)}"
+        text += f", peak {format_amount(peak, unit)}"
     return f"  {label:<27}{text}"
 
 
