@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 3 when the trend detector finds a memory or handle leak",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors and log every sample")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 

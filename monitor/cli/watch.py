@@ -135,7 +135,8 @@ def _sample(
             log.error("%s", error)
             _abandon(sinks, paths)
             raise error from None
-        sinks.append(LogSink(log, facts))
+        # A line per sample repeats the report: only with --debug.
+        sinks.append(LogSink(log, facts, every_sample=options.debug))
         session = Session(watched, launched)
         try:
             first = session.start()

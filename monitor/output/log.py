@@ -22,10 +22,11 @@ _SAMPLE_FORMAT = "sample %s " + " ".join(f"{column}=%s" for column in REPORT_COL
 
 
 class LogSink(Sink):
-    """Logs each sample at DEBUG, joins, exits and refusals at INFO, and the first time the README rule holds.
+    """Logs joins, exits and refusals at INFO, the first time the README rule holds, and with `every_sample`
+    each sample at DEBUG.
 
-    With `every_sample` False (the exporter, which runs for months and serves its samples over
-    HTTP) the per-sample lines are left out, so the log grows with events only.
+    A sample's line repeats its report row, so it is written only when asked for (--debug): the
+    log then grows with events, not with the run's length.
     """
 
     def __init__(self, log: logging.Logger, facts: RunFacts, every_sample: bool = True) -> None:
