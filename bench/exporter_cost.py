@@ -59,7 +59,7 @@ from monitor.stream import ProcessReading, Sample  # noqa: E402
 PYTHON = sys.executable
 TARGET_RATIO = 0.5
 # What the monitor itself adds: a bare psutil loop reading the same metrics costs about 0.5x
-# process-exporter already, so TARGET_RATIO is out of reach through psutil (README).
+# process-exporter already, so TARGET_RATIO is out of reach through psutil (docs/performance.md).
 FLOOR_RATIO = 1.3
 WINDOW = 3600
 INTERVAL_S = 1.0

@@ -1,7 +1,7 @@
-"""What the added metrics cost per sample, against the checkout before them, and whether their values agree with /proc.
+"""What the added metrics cost per sample, against another checkout, and whether their values agree with /proc.
 
-    git worktree add /tmp/before-metrics fb0dcba~1    # the monitor before resident memory, swap, threads, I/O
-    python bench/metrics_cost.py /tmp/before-metrics .
+    git worktree add /tmp/before COMMIT    # any checkout to compare with, e.g. one before a metric was added
+    python bench/metrics_cost.py /tmp/before .
 
 Cost: in each of 5 rounds, both trees' monitors run quiet against the same workload (4 extra threads)
 at -s 0.01 for 9 s; each monitor's CPU time is read when its report holds 50 rows and again at 650
