@@ -12,7 +12,9 @@
    follows its own autocorrelation (Politis and White's rule), the two runs independently.
 4. The verdict: `same` when the whole interval lies within the tolerance, `higher` (`lower`) when the
    interval lies above (below) zero and the change exceeds the tolerance, else `inconclusive`. The
-   tolerance is TOLERANCE_PCT of the smaller of the two levels, and at least one quantum of the metric.
+   tolerance is the given percentage of the smaller of the two levels, and at least one quantum of the
+   metric: a page, a handle, and for CPU % the larger of 1 point and one clock tick over the sampling
+   interval (CPU time is counted in ticks, so a sample at -s 0.2 moves in steps of 5 points).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import enum
 import math
 import zlib
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from monitor.analysis.trend import MAX_POINTS, monotonic_times, reduce_series
-from monitor.metrics import METRIC_TABLE, Metric
+from monitor.metrics import METRIC_TABLE, Metric, Unit
 
 # The first fifth of the compared time is warm-up (start-up, caches filling, a JIT): left out of the levels.
 WARM_UP_SHARE = 0.2
@@ -37,6 +40,8 @@ RESAMPLES = 2000
 MIN_SAMPLES = 8
 DEFAULT_TOLERANCE_PCT = 5.0
 SEED = 20_260_301
+# CPU time is counted in clock ticks: 1/100 s on Linux (USER_HZ), about 1/64 s on Windows.
+CPU_TICK_S = 0.01
 
 
 class Change(str, enum.Enum):
@@ -109,6 +114,7 @@ def compare_runs(
     cand_span = float(cand_t[-1]) if len(cand_t) else 0.0
     end = min(base_span, cand_span)
     start = WARM_UP_SHARE * end
+    interval = min(_interval(base_t), _interval(cand_t))
     changes = {}
     with np.errstate(all="ignore"):  # overflowing or undefined numbers become None below, never a warning
         for metric in metrics:
@@ -117,9 +123,23 @@ def compare_runs(
                 (base_t, baseline.values.get(metric.column)),
                 (cand_t, candidate.values.get(metric.column)),
                 (start, end),
-                tolerance_pct,
+                (tolerance_pct, tolerance_floor(metric, interval)),
             )
     return Comparison(changes, start, end, base_span, cand_span, tolerance_pct)
+
+
+def tolerance_floor(metric: Metric, interval_s: float) -> float:
+    """One quantum of the metric (a page, a handle); for CPU %, 1 point or one clock tick per interval if more."""
+    if metric.unit is Unit.PERCENT and interval_s > 0:
+        return max(metric.quantum, 100 * CPU_TICK_S / interval_s)
+    return metric.quantum
+
+
+def _interval(t: np.ndarray) -> float:
+    """The run's typical sampling interval: the median step between samples (inf for fewer than two)."""
+    steps = np.diff(t)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else math.inf
 
 
 def _times(elapsed: np.ndarray) -> np.ndarray:
@@ -132,7 +152,7 @@ def _compare_metric(
     base: tuple[np.ndarray, np.ndarray | None],
     cand: tuple[np.ndarray, np.ndarray | None],
     window: tuple[float, float],
-    tolerance_pct: float,
+    tolerance: tuple[float, float],
 ) -> MetricChange:
     column = metric.column
     missing = [role for role, (_, y) in (("baseline", base), ("candidate", cand)) if y is None or not _any_finite(y)]
@@ -159,9 +179,10 @@ def _compare_metric(
     level_b, level_c = typical_level(yb), typical_level(yc)
     low, high = change_interval(tb, yb, tc, yc)
     change = level_c - level_b
-    tolerance = max(tolerance_pct / 100 * min(abs(level_b), abs(level_c)), metric.quantum)
+    pct, floor = tolerance
+    tolerance_given = max(pct / 100 * min(abs(level_b), abs(level_c)), floor)
     relative = change / abs(level_b) if level_b != 0 else math.nan
-    verdict, reason = judge(change, low, high, tolerance)
+    verdict, reason = judge(change, low, high, tolerance_given)
     return dataclasses.replace(
         counted,
         verdict=verdict,
@@ -172,7 +193,7 @@ def _compare_metric(
         change_low=_finite(low),
         change_high=_finite(high),
         relative_change=_finite(relative),
-        tolerance=_finite(tolerance),
+        tolerance=_finite(tolerance_given),
     )
 
 
@@ -218,15 +239,45 @@ def _levels(rows: np.ndarray, distinct: np.ndarray) -> np.ndarray:
 
 
 def change_interval(tb: np.ndarray, yb: np.ndarray, tc: np.ndarray, yc: np.ndarray) -> tuple[float, float]:
-    """The CONFIDENCE interval of typical_level(yc) - typical_level(yb) by a circular block bootstrap of each run."""
-    draws = _resampled_levels(tc, yc) - _resampled_levels(tb, yb)
+    """The CONFIDENCE interval of typical_level(yc) - typical_level(yb) by a circular block bootstrap of each run.
+
+    The percentile interval is widened about its middle for the few independent blocks a short or strongly
+    autocorrelated run holds: by Student's t over the normal quantile, on Welch's degrees of freedom, and by
+    k / (k - 1) on each run's bootstrap variance (k blocks), which the bootstrap underestimates by that much.
+    """
+    (cand, cand_blocks), (base, base_blocks) = _resampled_levels(tc, yc), _resampled_levels(tb, yb)
+    draws = cand - base
     tail = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail])
+    low, middle, high = np.quantile(draws, [tail, 0.5, 1 - tail])
+    variances = (float(np.var(cand)), float(np.var(base)))
+    blocks = (cand_blocks, base_blocks)
+    widened = [v * k / (k - 1) for v, k in zip(variances, blocks)]
+    total = sum(widened)
+    if total > 0 and math.isfinite(total):
+        # Welch-Satterthwaite, with each variance as its share of the total so that nothing overflows.
+        freedom = 1 / sum((w / total) ** 2 / (k - 1) for w, k in zip(widened, blocks))
+        z = NormalDist().inv_cdf(1 - tail)
+        factor = t_quantile(1 - tail, freedom) / z * math.sqrt(total / sum(variances))
+        low, high = middle - factor * (middle - low), middle + factor * (high - middle)
     return float(low), float(high)
 
 
-def _resampled_levels(t: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """RESAMPLES typical levels of circular block resamples of y."""
+def t_quantile(p: float, freedom: float) -> float:
+    """Student's t quantile from the normal one (Cornish-Fisher, Abramowitz and Stegun 26.7.5): within 1% from
+    2 degrees of freedom up."""
+    z = NormalDist().inv_cdf(p)
+    v = max(freedom, 2.0)
+    terms = (
+        (z**3 + z) / 4,
+        (5 * z**5 + 16 * z**3 + 3 * z) / 96,
+        (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
+        (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
+    )
+    return z + sum(term / v ** (k + 1) for k, term in enumerate(terms))
+
+
+def _resampled_levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """RESAMPLES typical levels of circular block resamples of y, and how many blocks y holds."""
     n = len(y)
     block = block_length(y)
     # Each run's draws come from its own sample times, whichever side it is on: swapping the runs
@@ -237,7 +288,7 @@ def _resampled_levels(t: np.ndarray, y: np.ndarray) -> np.ndarray:
     starts = rng.integers(0, n, size=(RESAMPLES, blocks), dtype=np.int64)
     index = (starts[:, :, np.newaxis] + np.arange(block)) % n
     rows = y[index.reshape(RESAMPLES, blocks * block)[:, :n]]
-    return _levels(rows, np.unique(y))
+    return _levels(rows, np.unique(y)), n / block
 
 
 def block_length(y: np.ndarray) -> int:

@@ -10,19 +10,19 @@ import pandas as pd
 
 from monitor.analysis.compare import RunSeries, compare_runs
 from monitor.cli.options import Options
-from monitor.cli.report_files import check_is_report, written_beside
+from monitor.cli.report_files import COMPARISON_CHART_END, check_is_report, written_beside
 from monitor.cli.status import ExitStatus
 from monitor.errors import MonitorError
 from monitor.metrics import CPU, ELAPSED, HANDLES, MEMORY, METRICS
 from monitor.output.compare_json import comparison_document
 from monitor.output.compare_text import REGRESSION_NOTE, RunLabel, format_comparison, metric_name
 from monitor.output.console import Console
+from monitor.output.files import CHART_SUFFIX
 from monitor.output.saved_report import is_detail, read_report
 from monitor.output.summary_json import json_line
 
 # The metrics whose rise fails a build with --fail-on-regression: the README's three.
 GATED = (CPU, MEMORY, HANDLES)
-CHART_NAME_END = "_compared.png"  # beside the candidate report: <candidate stem>_compared.png
 
 
 def compare(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
@@ -98,7 +98,7 @@ def _compare(
     if options.compare_plot:
         from monitor.output.compare_chart import write_comparison_chart  # matplotlib only when a chart is drawn
 
-        chart = cand_path.with_name(cand_path.stem + CHART_NAME_END)
+        chart = cand_path.with_name(cand_path.stem + COMPARISON_CHART_END + CHART_SUFFIX)
         title = f"{cand_path.name} (candidate) against {base_path.name} (baseline)"
         notes = Console(err) if options.json else console
         try:

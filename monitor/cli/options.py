@@ -339,6 +339,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
         per_pid=args.per_pid,
         write_reports=args.serve is None or reports_given,
+        json=args.json,
         compare=tuple(args.compare or ()),
         tolerance_pct=_tolerance(args),
         fail_on_regression=args.fail_on_regression,
