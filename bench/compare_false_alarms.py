@@ -8,7 +8,9 @@ each run with the next run of the same workload (`main.py --compare EARLIER LATE
 changed between two runs, so every `higher` is a false alarm. Prints, per workload and metric, how
 many pairs were called higher, lower, same and inconclusive, and judges the share of pairs in which
 CPU, private memory or handles (the metrics of --fail-on-regression) was called higher: PASS at 5% or
-less. Exits 1 on FAIL.
+less. Exits 1 on FAIL. For information it also compares every run with every other run of its workload
+(in this process, both ways round: a pair called lower is the swapped pair called higher), which
+shows how often one unusual run meets any other.
 
 Workloads: steady (Python holding 60 MiB), noisy (Python resizing a buffer of 0 to 20 MiB every 50 ms),
 gc (node allocating arrays and dropping them: a garbage-collected sawtooth), perl (a loop building
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,6 +116,7 @@ def main() -> int:
             gated_alarms += any(verdicts.get(metric) == "higher" for metric in GATED)
             any_alarms += any(verdict == "higher" for verdict in verdicts.values())
     print_table(tallies)
+    ordered_alarms, ordered_pairs = every_pair(reports)
     share = gated_alarms / pairs if pairs else 1.0
     verdict = "PASS" if share <= TARGET_SHARE else "FAIL"
     print()
@@ -121,6 +125,11 @@ def main() -> int:
         f"{gated_alarms} of {pairs} pairs ({share:.1%})"
     )
     print(f"      pairs with any metric called higher (for information)       {any_alarms} of {pairs} pairs")
+    print(
+        f"      every run against every other of its workload, both ways round:   {ordered_alarms} of "
+        f"{ordered_pairs} ordered pairs with CPU, private memory or handles higher "
+        f"({ordered_alarms / max(ordered_pairs, 1):.1%})"
+    )
     recorded = f"{args.runs} runs of each of {len(commands)} workloads ({', '.join(commands)})"
     settings = f"-d {args.duration} -s {args.interval}, --tolerance {args.tolerance}"
     print(f"\n{recorded} at {settings}, in {_elapsed(started)}")
@@ -128,6 +137,23 @@ def main() -> int:
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
     return 0 if verdict == "PASS" else 1
+
+
+def every_pair(reports: dict[str, list[Path]]) -> tuple[int, int]:
+    """Ordered pairs of runs of one workload with a gated metric called higher, and how many pairs there are."""
+    sys.path.insert(0, str(ROOT))
+    from monitor.analysis.compare import Change, compare_runs
+    from monitor.cli.compare import load_run, run_series
+
+    alarms = pairs = 0
+    for runs in reports.values():
+        series = [run_series(load_run(path)) for path in runs]
+        for baseline, candidate in combinations(series, 2):
+            changes = compare_runs(baseline, candidate).changes
+            verdicts = [changes[metric].verdict for metric in GATED]
+            alarms += (Change.HIGHER in verdicts) + (Change.LOWER in verdicts)
+            pairs += 2
+    return alarms, pairs
 
 
 def print_table(tallies: dict[str, dict[str, Counter[str]]]) -> None:

@@ -179,6 +179,8 @@ class CompareErrorsTest(MonitorTestCase):
         self.assertUsage("--compare", "a.csv", "b.csv", "--tolerance", "-1", says="from 0 to 1000")
         self.assertUsage("--compare", "a.csv", "b.csv", "--tolerance", "nan", says="--tolerance")
         self.assertUsage("--compare", "a.csv", "b.csv", "--analyze", "a.csv", says="two modes")
+        self.assertUsage("--compare", "a.csv", "b.csv", "--fail-on-leak", says="judges one run")
+        self.assertUsage("--compare", "a.csv", "--serve", "9877", "-p", "x", says="give one of them")
 
     def test_files_that_are_not_reports_are_one_line_errors(self) -> None:
         """A missing file, a text file, a run's JSON summary and a detail CSV: exit 1, naming what to give."""

@@ -152,7 +152,7 @@ def _compare_metric(
     base: tuple[np.ndarray, np.ndarray | None],
     cand: tuple[np.ndarray, np.ndarray | None],
     window: tuple[float, float],
-    tolerance: tuple[float, float],
+    tolerance: tuple[float, float],  # the percentage of the level, and the floor
 ) -> MetricChange:
     column = metric.column
     missing = [role for role, (_, y) in (("baseline", base), ("candidate", cand)) if y is None or not _any_finite(y)]
@@ -180,9 +180,9 @@ def _compare_metric(
     low, high = change_interval(tb, yb, tc, yc)
     change = level_c - level_b
     pct, floor = tolerance
-    tolerance_given = max(pct / 100 * min(abs(level_b), abs(level_c)), floor)
+    allowed = max(pct / 100 * min(abs(level_b), abs(level_c)), floor)
     relative = change / abs(level_b) if level_b != 0 else math.nan
-    verdict, reason = judge(change, low, high, tolerance_given)
+    verdict, reason = judge(change, low, high, allowed)
     return dataclasses.replace(
         counted,
         verdict=verdict,
@@ -193,7 +193,7 @@ def _compare_metric(
         change_low=_finite(low),
         change_high=_finite(high),
         relative_change=_finite(relative),
-        tolerance=_finite(tolerance_given),
+        tolerance=_finite(allowed),
     )
 
 

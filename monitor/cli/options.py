@@ -368,6 +368,11 @@ def _check_compare(args: argparse.Namespace, command: list[str]) -> None:
             "or BASELINE.csv and a run to watch"
         )
     live = command or args.process is not None or args.pid is not None or args.cmdline is not None
+    if len(args.compare) == 2 and args.fail_on_leak:
+        raise UsageError(
+            "--fail-on-leak judges one run; --compare BASELINE.csv CANDIDATE.csv compares two: leave it out "
+            "(--analyze CANDIDATE.csv --fail-on-leak judges a saved run)"
+        )
     if len(args.compare) == 2 and live:
         raise UsageError(
             "--compare BASELINE.csv CANDIDATE.csv compares two saved reports and takes no -p, --pid, --cmdline "

@@ -86,7 +86,7 @@ def _draw_panel(
 ) -> None:
     unit = BY_COLUMN[column].unit
     change = comparison.changes[column]
-    scale, unit_name = 1.0, "%" if unit is Unit.PERCENT else ""
+    scale, unit_name = 1.0, {Unit.PERCENT: "%", Unit.PER_S: "/s"}.get(unit, "")
     if unit in (Unit.BYTES, Unit.BYTES_PER_S):
         peak = max((float(np.nanmax(np.abs(_values(run, column)), initial=0.0)) for run in runs), default=0.0)
         unit_name, scale = next(((n, s) for n, s in _BYTE_UNITS if peak >= s), ("B", 1.0))

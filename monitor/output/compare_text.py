@@ -40,6 +40,15 @@ def spans_differ(comparison: Comparison) -> bool:
     return longer - comparison.end_s > 0.01 * longer
 
 
+def seconds_text(seconds: float) -> str:
+    """A span of time in the unit that reads best: '7.8 s', '12.5 min', '3.2 h'."""
+    if seconds >= 7200:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"
+
+
 def metric_name(column: str) -> str:
     """The metric as the table names it: 'CPU %', 'private memory', 'handles/FDs'."""
     metric = BY_COLUMN[column]
@@ -49,12 +58,12 @@ def metric_name(column: str) -> str:
 def format_comparison(baseline: RunLabel, candidate: RunLabel, comparison: Comparison) -> list[str]:
     """The heading, the table and the verdict lines."""
     lines = [
-        f"Comparing '{candidate.file}' ({plural(candidate.samples, 'sample')}, {comparison.candidate_span_s:.1f} s) "
-        f"with the baseline '{baseline.file}' ({plural(baseline.samples, 'sample')}, "
-        f"{comparison.baseline_span_s:.1f} s)",
-        f"Compared from {comparison.start_s:.1f} s to {comparison.end_s:.1f} s after each run's first sample "
-        f"(the first {WARM_UP_SHARE:.0%} is warm-up, left out); tolerance {comparison.tolerance_pct:g}% "
-        "of the level or one quantum, whichever is larger",
+        f"Comparing '{candidate.file}' ({plural(candidate.samples, 'sample')}, "
+        f"{seconds_text(comparison.candidate_span_s)}) with the baseline '{baseline.file}' "
+        f"({plural(baseline.samples, 'sample')}, {seconds_text(comparison.baseline_span_s)})",
+        f"Compared {seconds_text(comparison.start_s)} to {seconds_text(comparison.end_s)} after each run's first "
+        f"sample (the first {WARM_UP_SHARE:.0%} is warm-up, left out); tolerance {comparison.tolerance_pct:g}% "
+        "or one quantum",
     ]
     longer = _beyond_common_end(comparison)
     if longer:
@@ -71,7 +80,10 @@ def _beyond_common_end(comparison: Comparison) -> str:
     extra = spans[longer] - comparison.end_s
     if not spans_differ(comparison):
         return ""
-    return f"The {longer} ran {extra:.1f} s longer: that part is not compared, so that both runs cover the same time"
+    return (
+        f"The {longer} ran {seconds_text(extra)} longer: that part is not compared, so that both runs cover "
+        "the same time"
+    )
 
 
 def _row(cells: tuple[str, ...]) -> str:
