@@ -28,7 +28,7 @@ def steady(level: float, samples: int = 60, interval_s: float = 0.5, seed: int =
     return RunSeries(elapsed, {MEMORY: level + rng.normal(0, noise, samples)})
 
 
-def ar1(samples: int, phi: float, seed: int) -> np.ndarray:
+def ar1(samples: int, phi: float, seed: int | np.random.Generator) -> np.ndarray:
     """An AR(1) series with unit innovations."""
     rng = np.random.default_rng(seed)
     noise = rng.normal(0, 1, samples)
@@ -71,6 +71,16 @@ class BlockLengthTest(unittest.TestCase):
             times, shuffled, times + 0.5, np.random.default_rng(5).permutation(other)
         )
         self.assertGreater(ordered_high - ordered_low, 1.5 * (mixed_high - mixed_low))
+
+    def test_intervals_hold_a_zero_change_in_autocorrelated_short_runs(self) -> None:
+        """32-sample AR(1) runs (phi 0.7), no change: the 95% interval leaves out 0 at most 1 time in 10."""
+        rng = np.random.default_rng(8)
+        times = np.arange(32.0)
+        misses = 0
+        for _ in range(100):
+            low, high = change_interval(times, ar1(32, 0.7, rng), times + 0.5, ar1(32, 0.7, rng))
+            misses += low > 0 or high < 0
+        self.assertLessEqual(misses, 10)
 
 
 class VerdictTest(unittest.TestCase):

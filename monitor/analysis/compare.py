@@ -9,7 +9,9 @@
    share of samples at each step instead of jumping a whole step when that share crosses one half.
 3. The interval of the change is a circular block bootstrap of the difference of the two levels: the
    samples of a time series are not independent draws, so each run is resampled in blocks whose length
-   follows its own autocorrelation (Politis and White's rule), the two runs independently.
+   follows its own autocorrelation, the two runs independently. A short run holds few blocks, and blocks
+   shorter than the dependence understate the spread: the interval is widened for both (see
+   change_interval and blocks_for).
 4. The verdict: `same` when the whole interval lies within the tolerance, `higher` (`lower`) when the
    interval lies above (below) zero and the change exceeds the tolerance, else `inconclusive`. The
    tolerance is the given percentage of the smaller of the two levels, and at least one quantum of the
@@ -40,6 +42,8 @@ RESAMPLES = 2000
 MIN_SAMPLES = 8
 DEFAULT_TOLERANCE_PCT = 5.0
 SEED = 20_260_301
+# The bootstrap variance is scaled up for its first-order bias by at most this much (the spread doubled).
+MAX_VARIANCE_FACTOR = 4.0
 # CPU time is counted in clock ticks: 1/100 s on Linux (USER_HZ), about 1/64 s on Windows.
 CPU_TICK_S = 0.01
 
@@ -241,17 +245,21 @@ def _levels(rows: np.ndarray, distinct: np.ndarray) -> np.ndarray:
 def change_interval(tb: np.ndarray, yb: np.ndarray, tc: np.ndarray, yc: np.ndarray) -> tuple[float, float]:
     """The CONFIDENCE interval of typical_level(yc) - typical_level(yb) by a circular block bootstrap of each run.
 
-    The percentile interval is widened about its middle for the few independent blocks a short or strongly
-    autocorrelated run holds: by Student's t over the normal quantile, on Welch's degrees of freedom, and by
-    k / (k - 1) on each run's bootstrap variance (k blocks), which the bootstrap underestimates by that much.
+    The percentile interval is widened about its middle: each run's bootstrap variance by its blocks'
+    bias factor (blocks_for) and by k / (k - 1) for its k blocks, and the quantile by Student's t over the
+    normal one, on Welch's degrees of freedom, for the few independent blocks a short run holds.
     """
-    (cand, cand_blocks), (base, base_blocks) = _resampled_levels(tc, yc), _resampled_levels(tb, yb)
+    (cand, cand_blocks, cand_factor), (base, base_blocks, base_factor) = (
+        _resampled_levels(tc, yc),
+        _resampled_levels(tb, yb),
+    )
     draws = cand - base
     tail = (1 - CONFIDENCE) / 2
     low, middle, high = np.quantile(draws, [tail, 0.5, 1 - tail])
     variances = (float(np.var(cand)), float(np.var(base)))
     blocks = (cand_blocks, base_blocks)
-    widened = [v * k / (k - 1) for v, k in zip(variances, blocks)]
+    factors = (cand_factor, base_factor)
+    widened = [v * f * k / (k - 1) for v, f, k in zip(variances, factors, blocks)]
     total = sum(widened)
     if total > 0 and math.isfinite(total):
         # Welch-Satterthwaite, with each variance as its share of the total so that nothing overflows.
@@ -276,10 +284,12 @@ def t_quantile(p: float, freedom: float) -> float:
     return z + sum(term / v ** (k + 1) for k, term in enumerate(terms))
 
 
-def _resampled_levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """RESAMPLES typical levels of circular block resamples of y, and how many blocks y holds."""
+def _resampled_levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """RESAMPLES typical levels of circular block resamples of y, how many blocks y holds, and the factor
+    their variance is to be scaled up by."""
     n = len(y)
-    block = block_length(y)
+    chosen = blocks_for(y)
+    block = chosen.length
     # Each run's draws come from its own sample times, whichever side it is on: swapping the runs
     # mirrors the interval exactly, and a run compared with itself (or with itself shifted by a
     # constant) is resampled alike on both sides, so its interval holds the shift only.
@@ -288,17 +298,37 @@ def _resampled_levels(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     starts = rng.integers(0, n, size=(RESAMPLES, blocks), dtype=np.int64)
     index = (starts[:, :, np.newaxis] + np.arange(block)) % n
     rows = y[index.reshape(RESAMPLES, blocks * block)[:, :n]]
-    return _levels(rows, np.unique(y)), n / block
+    return _levels(rows, np.unique(y)), n / block, chosen.variance_factor
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """How a run is resampled: the block length, and the factor its bootstrap variance is scaled up by."""
+
+    length: int
+    variance_factor: float = 1.0
 
 
 def block_length(y: np.ndarray) -> int:
-    """The circular block bootstrap's block length for y: Politis and White (2004), as corrected by Patton,
-    Politis and White (2009), between 1 and a third of the series."""
+    """The circular block bootstrap's block length for y."""
+    return blocks_for(y).length
+
+
+def blocks_for(y: np.ndarray) -> Blocks:
+    """Blocks for y and the factor that takes out their bias.
+
+    The length is Politis and White's (2004, as corrected by Patton, Politis and White 2009), made at least
+    twice G/g, the autocorrelation's first moment over the long-run variance, and at most a third of the
+    series. Blocks of length b understate the variance by G/(g b) to first order (Kunsch 1989): the factor
+    1 / (1 - G/(g b)), at most MAX_VARIANCE_FACTOR, takes that out. Short series underestimate
+    autocorrelation, so G/g is also read from the lag-1 correlation, corrected for its bias and taken as
+    AR(1), and the larger of the two is used.
+    """
     n = len(y)
     x = np.asarray(y, dtype=float) - float(np.mean(y))
     variance = float(x @ x) / n if n else 0.0
     if n < MIN_SAMPLES or not variance > 0 or not math.isfinite(variance):
-        return 1
+        return Blocks(1)
     k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
     m_max = min(math.ceil(math.sqrt(n)) + k_n, n - 1)
     b_max = math.ceil(min(3 * math.sqrt(n), n / 3))
@@ -307,18 +337,21 @@ def block_length(y: np.ndarray) -> int:
     # The smallest lag after which K_N correlations in a row are insignificant.
     small = np.abs(correlations) < 2 * math.sqrt(math.log10(n) / n)
     m_hat = next((m for m in range(m_max - k_n + 1) if small[m : m + k_n].all()), m_max)
-    lags = min(2 * m_hat, m_max)
-    if lags == 0:
-        return 1
+    lags = max(min(2 * m_hat, m_max), 1)
     k = np.arange(1, lags + 1)
     weights = np.clip(2 * (1 - k / lags), 0, 1)  # the flat-top window: 1 up to half the lags, then down to 0
     g = covariances[0] + 2 * float(np.sum(weights * covariances[1 : lags + 1]))
     big_g = 2 * float(np.sum(weights * k * covariances[1 : lags + 1]))
-    d = 4 / 3 * g * g
-    if not d > 0:
-        return b_max
-    length = (2 * big_g * big_g / d) ** (1 / 3) * n ** (1 / 3)
-    return int(min(max(math.ceil(length), 1), b_max)) if math.isfinite(length) else b_max
+    if not g > 0 or not math.isfinite(big_g):
+        return Blocks(b_max)
+    optimal = (2 * big_g * big_g / (4 / 3 * g * g)) ** (1 / 3) * n ** (1 / 3)
+    # The lag-1 correlation, less biased (Kendall: -(1 + 4 rho) / n), read as AR(1): G/g = 2 rho / (1 - rho^2).
+    rho = min(float(correlations[0]) + (1 + 4 * float(correlations[0])) / n, 0.99)
+    ratio = max(big_g / g, 2 * rho / (1 - rho * rho) if rho > 0 else 0.0)
+    length = int(min(max(math.ceil(max(optimal, 2 * ratio)), 1), b_max))
+    bias = ratio / length
+    factor = 1 / (1 - bias) if bias < 1 - 1 / MAX_VARIANCE_FACTOR else MAX_VARIANCE_FACTOR
+    return Blocks(length, max(factor, 1.0))
 
 
 def _any_finite(y: np.ndarray) -> bool:
