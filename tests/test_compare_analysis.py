@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import unittest
 
 import numpy as np
@@ -73,14 +74,14 @@ class BlockLengthTest(unittest.TestCase):
         self.assertGreater(ordered_high - ordered_low, 1.5 * (mixed_high - mixed_low))
 
     def test_intervals_hold_a_zero_change_in_autocorrelated_short_runs(self) -> None:
-        """32-sample AR(1) runs (phi 0.7), no change: the 95% interval leaves out 0 at most 1 time in 10."""
+        """200 pairs of 32-sample AR(1) runs (phi 0.7), no change: the 95% interval leaves out 0 in at most 7%."""
         rng = np.random.default_rng(8)
         times = np.arange(32.0)
         misses = 0
-        for _ in range(100):
+        for _ in range(200):
             low, high = change_interval(times, ar1(32, 0.7, rng), times + 0.5, ar1(32, 0.7, rng))
             misses += low > 0 or high < 0
-        self.assertLessEqual(misses, 10)
+        self.assertLessEqual(misses, 14)
 
 
 class VerdictTest(unittest.TestCase):
@@ -197,14 +198,18 @@ class ShapesTest(unittest.TestCase):
         comparison = compare_runs(RunSeries(base.elapsed_s, {MEMORY: holes}), steady(60 * MIB, seed=2), 5, MEMORY_ONLY)
         self.assertIs(comparison.changes[MEMORY].verdict, Change.SAME)
 
-    def test_a_long_pair_is_reduced_and_compared(self) -> None:
-        """A million samples a run are compared (reduced to 2,000 bins each) and a 5% rise is found."""
-        samples = 1_000_000
-        base = steady(100 * MIB, samples=samples, interval_s=0.01, seed=1, noise=5 * MIB)
-        cand = steady(110 * MIB, samples=samples, interval_s=0.01, seed=2, noise=5 * MIB)
+    def test_memory_stays_bounded_however_long_the_runs(self) -> None:
+        """Two 50,000-sample runs are reduced to 2,000 bins before resampling: a 10 MiB rise is found with under
+        512 MiB of allocations (resampling the raw samples would take several GiB)."""
+        base = steady(100 * MIB, samples=50_000, interval_s=0.01, seed=1, noise=5 * MIB)
+        cand = steady(110 * MIB, samples=50_000, interval_s=0.01, seed=2, noise=5 * MIB)
+        tracemalloc.start()
+        self.addCleanup(tracemalloc.stop)
         change = compare_runs(base, cand, metrics=MEMORY_ONLY).changes[MEMORY]
+        peak = tracemalloc.get_traced_memory()[1]
         self.assertIs(change.verdict, Change.HIGHER)
         self.assertAlmostEqual((change.change or 0.0) / MIB, 10, delta=0.5)
+        self.assertLess(peak, 512 * MIB)
 
 
 if __name__ == "__main__":
