@@ -329,6 +329,7 @@ def blocks_for(y: np.ndarray) -> Blocks:
     variance = float(x @ x) / n if n else 0.0
     if n < MIN_SAMPLES or not variance > 0 or not math.isfinite(variance):
         return Blocks(1)
+    x /= math.sqrt(variance)  # in units of its spread: tiny or huge values neither underflow nor overflow below
     k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
     m_max = min(math.ceil(math.sqrt(n)) + k_n, n - 1)
     b_max = math.ceil(min(3 * math.sqrt(n), n / 3))
@@ -348,7 +349,8 @@ def blocks_for(y: np.ndarray) -> Blocks:
     # The lag-1 correlation, less biased (Kendall: -(1 + 4 rho) / n), read as AR(1): G/g = 2 rho / (1 - rho^2).
     rho = min(float(correlations[0]) + (1 + 4 * float(correlations[0])) / n, 0.99)
     ratio = max(big_g / g, 2 * rho / (1 - rho * rho) if rho > 0 else 0.0)
-    length = int(min(max(math.ceil(max(optimal, 2 * ratio)), 1), b_max))
+    wanted = max(optimal, 2 * ratio)
+    length = int(min(max(math.ceil(wanted), 1), b_max)) if math.isfinite(wanted) else b_max
     bias = ratio / length
     factor = 1 / (1 - bias) if bias < 1 - 1 / MAX_VARIANCE_FACTOR else MAX_VARIANCE_FACTOR
     return Blocks(length, max(factor, 1.0))
