@@ -11,6 +11,7 @@ from monitor.output.units import NOT_AVAILABLE, human_bytes, plural
 REGRESSION_NOTE = "exit status 4 with --fail-on-regression"
 _HEADER = ("metric", "baseline", "candidate", "change", f"{CONFIDENCE:.0%} interval", "peak change", "verdict")
 _WIDTHS = (17, 11, 11, 11, 26, 12)
+_HUGE = 1024.0**5  # from here on numbers are shown in the exponent form
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,12 @@ def format_amount(value: float | None, unit: Unit, signed: bool = False) -> str:
     """A metric's value in its unit, '+' before a rise when `signed`: '+20.0 MiB', '-1.5', '3.0 KiB/s'."""
     if value is None:
         return NOT_AVAILABLE
-    if unit in (Unit.BYTES, Unit.BYTES_PER_S):
-        text = human_bytes(value) + ("/s" if unit is Unit.BYTES_PER_S else "")
+    per_s = "/s" if unit is Unit.BYTES_PER_S else ""
+    if abs(value) >= _HUGE:
+        # A number no process gives (a damaged report): three digits, not three hundred.
+        text = f"{value:.3g}" + (f" B{per_s}" if unit in (Unit.BYTES, Unit.BYTES_PER_S) else "")
+    elif unit in (Unit.BYTES, Unit.BYTES_PER_S):
+        text = human_bytes(value) + per_s
     else:
         text = f"{value:.1f}"
     if not any(digit in text for digit in "123456789"):
