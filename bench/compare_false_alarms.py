@@ -158,7 +158,8 @@ def every_pair(reports: dict[str, list[Path]]) -> tuple[int, int]:
 
 def print_table(tallies: dict[str, dict[str, Counter[str]]]) -> None:
     """Per workload and metric: pairs called higher, lower, same, inconclusive (and missing when any)."""
-    shown = [v for v in VERDICTS if any(c[v] for metrics in tallies.values() for c in metrics.values())]
+    # Every verdict but `missing` always has its column, so that a column of zeros says so.
+    shown = [v for v in VERDICTS if v != "missing" or any(c[v] for ms in tallies.values() for c in ms.values())]
     print(f"{'workload':<9} {'metric':<19}" + "".join(f"{v:>14}" for v in shown))
     for name, metrics in tallies.items():
         for metric, counts in metrics.items():
