@@ -71,6 +71,10 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
 def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
     # Each mode, and the libraries it needs, is loaded only when it runs.
+    if options.compare:
+        with loading():
+            from monitor.cli.compare import compare
+        return compare(options, out, err)
     if options.analyze:
         with loading():
             from monitor.cli.analyze import analyze_reports

@@ -25,6 +25,8 @@ DEFAULT_WINDOW_S = 3600.0
 REPORTS_OPTION = "-r/--reports-dir"
 LOGS_OPTION = "-l/--logs-dir"
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_TOLERANCE_PCT = 5.0
+MAX_TOLERANCE_PCT = 1000.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Options:
     window_s: float = DEFAULT_WINDOW_S
     per_pid: bool = False
     write_reports: bool = True  # the exporter writes report CSVs only when -r is given
+    compare: tuple[Path, ...] = ()  # BASELINE CANDIDATE, or BASELINE alone to compare a new run with it
+    tolerance_pct: float = DEFAULT_TOLERANCE_PCT
+    fail_on_regression: bool = False
+    compare_plot: bool = False  # --plot with --compare: the chart of both runs
 
     @property
     def process_name(self) -> str | None:
@@ -97,6 +103,17 @@ def _interval(text: str) -> Decimal:
     value = _seconds(text)
     if not MIN_INTERVAL_S <= value <= MAX_DURATION_S:
         raise argparse.ArgumentTypeError(f"must be from {MIN_INTERVAL_S} seconds to the duration, got {text.strip()}")
+    return value
+
+
+def _percent(text: str) -> float:
+    """Parse --tolerance: a finite percentage from 0 to MAX_TOLERANCE_PCT."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage such as 5 or 2.5, got {text!r}") from None
+    if not 0 <= value <= MAX_TOLERANCE_PCT:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to {MAX_TOLERANCE_PCT:g}, got {text.strip()}")
     return value
 
 
@@ -181,7 +198,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REPORT",
         help="re-analyse saved CSV reports instead of monitoring (-p and -d not needed)",
     )
-    parser.add_argument("--json", action="store_true", help="with --analyze: one JSON object per report per line")
+    parser.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        metavar=("BASELINE", "CANDIDATE"),
+        help="compare CANDIDATE.csv with BASELINE.csv, or a new run (-p, --pid, --cmdline or -- COMMAND, with -d) "
+        "with BASELINE.csv: the change of each metric and a verdict",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=_percent,
+        metavar="PCT",
+        help=f"with --compare: a change within PCT%% of the level (or one quantum) is 'same' "
+        f"(default {DEFAULT_TOLERANCE_PCT:g})",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="with --compare: exit with status 4 when CPU, private memory or handles is higher",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="with --analyze: one JSON object per report per line; with --compare: one"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     parser.add_argument(
         "--wide", action="store_true", help="also show resident and swapped memory, threads, I/O and context switches"
@@ -201,7 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-pid", action="store_true", help="with --serve: also label series with each PID")
     plot = parser.add_mutually_exclusive_group()
     plot.add_argument("--no-plot", action="store_true", help="do not write the PNG chart beside the report")
-    plot.add_argument("--plot", action="store_true", help="with --analyze: also write each report's PNG chart")
+    plot.add_argument(
+        "--plot",
+        action="store_true",
+        help="with --analyze: also write each report's PNG chart; with --compare: the chart of both runs",
+    )
     parser.add_argument(
         "--fail-on-leak",
         action="store_true",
@@ -222,6 +265,26 @@ def parse_options(argv: Sequence[str]) -> Options:
     # Whether -s was given decides how errors speak of it, so its default is filled in here too.
     args.sampling_given = args.sampling is not None
     args.sampling = args.sampling if args.sampling_given else Decimal(DEFAULT_INTERVAL)
+    _check_compare(args, command)
+    if args.compare is not None and len(args.compare) == 2:
+        return Options(
+            process_names=(),
+            pid=None,
+            command=(),
+            duration_s=0.0,
+            interval_s=0.0,
+            sample_count=0,
+            reports_dir=args.reports_dir,
+            logs_dir=args.logs_dir,
+            debug=args.debug,
+            json=args.json,
+            quiet=args.quiet,
+            plot=False,
+            compare=tuple(args.compare),
+            tolerance_pct=_tolerance(args),
+            fail_on_regression=args.fail_on_regression,
+            compare_plot=args.plot,
+        )
     if args.analyze:
         if command or args.process is not None or args.pid is not None or args.cmdline is not None:
             raise UsageError("--analyze reads saved reports; it takes no -p, --pid, --cmdline or command")
@@ -241,8 +304,8 @@ def parse_options(argv: Sequence[str]) -> Options:
             plot=args.plot,
             fail_on_leak=args.fail_on_leak,
         )
-    if args.json or args.plot:
-        raise UsageError("--json and --plot go with --analyze REPORT.csv")
+    if (args.json or args.plot) and args.compare is None:
+        raise UsageError("--json and --plot go with --analyze REPORT.csv or --compare BASELINE.csv")
     names: tuple[str, ...] = tuple(args.process or ())
     _check_modes(args, names, command)
     # An exporter runs until it is stopped; a duration, when given, still ends it.
@@ -278,7 +341,50 @@ def parse_options(argv: Sequence[str]) -> Options:
         window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
         per_pid=args.per_pid,
         write_reports=args.serve is None or reports_given,
+        json=args.json,
+        compare=tuple(args.compare or ()),
+        tolerance_pct=_tolerance(args),
+        fail_on_regression=args.fail_on_regression,
+        compare_plot=args.plot,
     )
+
+
+def _tolerance(args: argparse.Namespace) -> float:
+    return DEFAULT_TOLERANCE_PCT if args.tolerance is None else float(args.tolerance)
+
+
+def _check_compare(args: argparse.Namespace, command: list[str]) -> None:
+    """Usage errors of --compare and the options that go with it, one line each."""
+    if args.compare is None:
+        if args.tolerance is not None or args.fail_on_regression:
+            given = "--tolerance" if args.tolerance is not None else "--fail-on-regression"
+            raise UsageError(f"{given} goes with --compare BASELINE.csv: add --compare, or leave {given} out")
+        return
+    if args.analyze:
+        raise UsageError("--analyze and --compare are two modes: give one of them")
+    if args.serve is not None:
+        raise UsageError("--serve runs until stopped and --compare compares finished runs: give one of them")
+    if len(args.compare) > 2:
+        raise UsageError(
+            f"argument --compare: {len(args.compare)} files given; give BASELINE.csv CANDIDATE.csv, "
+            "or BASELINE.csv and a run to watch"
+        )
+    live = command or args.process is not None or args.pid is not None or args.cmdline is not None
+    if len(args.compare) == 2 and args.fail_on_leak:
+        raise UsageError(
+            "--fail-on-leak judges one run; --compare BASELINE.csv CANDIDATE.csv compares two: leave it out "
+            "(--analyze CANDIDATE.csv --fail-on-leak judges a saved run)"
+        )
+    if len(args.compare) == 2 and live:
+        raise UsageError(
+            "--compare BASELINE.csv CANDIDATE.csv compares two saved reports and takes no -p, --pid, --cmdline "
+            "or command; to compare a new run, give the baseline alone"
+        )
+    if len(args.compare) == 1 and not live:
+        raise UsageError(
+            "--compare BASELINE.csv needs a second run: give the candidate report after the baseline, "
+            "or a run to watch (-p NAME, --pid PID, --cmdline PATTERN or -- COMMAND, with -d SECONDS)"
+        )
 
 
 def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list[str]) -> None:

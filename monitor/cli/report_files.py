@@ -13,18 +13,20 @@ from monitor.output.files import CHART_SUFFIX, DETAIL_SUFFIX, JSON_SUFFIX, LOG_S
 # Files a run (or --analyze --plot) writes beside a report, which a glob such as reports/* lists with it.
 _BESIDE = {JSON_SUFFIX: "JSON summary", CHART_SUFFIX: "chart", LOG_SUFFIX: "log"}
 _PARTIAL = ".partial"  # a JSON or chart being written, renamed into place when whole
-_PER_PROCESS_CHART = re.compile(r"_pid\d+$")  # the chart of one process of a detail CSV
+COMPARISON_CHART_END = "_compared"  # --compare --plot: <candidate stem>_compared.png beside the candidate
+# The chart of one process of a detail CSV, or of a comparison with the report as its candidate.
+_REPORT_CHART = re.compile(rf"(_pid\d+|{COMPARISON_CHART_END})$")
 
 
 def written_beside(path: Path) -> Path | None:
-    """The report a file belongs to: x.json, x.png, x.log and x_processes.csv to x.csv, x_pid12.png to x.csv;
-    None for any other file."""
+    """The report a file belongs to: x.json, x.png, x.log and x_processes.csv to x.csv, x_pid12.png and
+    x_compared.png to x.csv; None for any other file."""
     name = path.name.removesuffix(_PARTIAL)
     suffix = Path(name).suffix
     if suffix in _BESIDE:
         stem = Path(name).stem
         if suffix == CHART_SUFFIX:
-            stem = _PER_PROCESS_CHART.sub("", stem)
+            stem = _REPORT_CHART.sub("", stem)
         return path.with_name(stem + REPORT_SUFFIX)
     if name.endswith(DETAIL_SUFFIX) and path.name == name:
         return path.with_name(name.removesuffix(DETAIL_SUFFIX) + REPORT_SUFFIX)

@@ -14,6 +14,7 @@ class ExitStatus(enum.IntEnum):
     ERROR = 1
     USAGE = 2
     LEAK_FOUND = 3
+    REGRESSION_FOUND = 4
     HUNG_UP = 129
     INTERRUPTED = 130
     QUIT = 131

@@ -8,7 +8,7 @@ import datetime
 import logging
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -56,8 +56,11 @@ class Run:
     stop: StopSignals
 
 
-def watch(options: Options, console: Console) -> ExitStatus:
-    """Monitor what the options name and write every output; MonitorError for what the user can fix."""
+def watch(options: Options, console: Console, on_report: Callable[[Path], None] | None = None) -> ExitStatus:
+    """Monitor what the options name and write every output; MonitorError for what the user can fix.
+
+    `on_report`, when given, is told the path of the run's report as soon as it is chosen.
+    """
     started = datetime.datetime.now().astimezone()
     reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
     logs_dir = prepare_dir(options.logs_dir, "logs", LOGS_OPTION)
@@ -67,6 +70,8 @@ def watch(options: Options, console: Console) -> ExitStatus:
         try:
             target = resolve_target(options, launched)
             paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
+            if on_report is not None:
+                on_report(paths[REPORT_SUFFIX])
             with run_log(paths[LOG_SUFFIX]) as log:
                 run = Run(options, target, paths, log, console, stop)
                 facts = RunFacts()

@@ -2,7 +2,8 @@
 
     python tests/workloads/workload.py --name demo-leak --leak-mib-per-s 20 --seconds 30
 
-Shapes: steady (default), a memory leak (--leak-mib-per-s), a descriptor leak (--fds-per-s),
+Shapes: steady (default), a fixed amount of memory held (--hold-mib), a memory leak (--leak-mib-per-s),
+a descriptor leak (--fds-per-s),
 same-named children (--children N), extra threads (--threads N), storage writes (--write-mib-per-s
 with --write-dir), and an early exit (--seconds).
 """
@@ -39,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--name", help="process name to take (Linux)")
     parser.add_argument("--seconds", type=float, default=60.0, help="exit after this long")
+    parser.add_argument(
+        "--hold-mib", type=float, default=0.0, help="allocate and touch this many MiB at the start, then hold them"
+    )
     parser.add_argument("--leak-mib-per-s", type=float, default=0.0, help="grow private memory at this rate")
     parser.add_argument(
         "--noise-mib", type=float, default=0.0, help="also hold a buffer of 0 to this many MiB, resized each step"
@@ -107,6 +111,8 @@ def run(args: argparse.Namespace) -> None:
     end = threading.Event()
     for _ in range(args.threads):
         threading.Thread(target=end.wait, daemon=True).start()
+    # Held until the loop ends, by every instance, and in place before 'ready'.
+    held = touched_buffer(int(args.hold_mib * MIB))
     if not is_parent:
         os.write(write_end, b"+")
     if is_parent and args.announce:
@@ -120,6 +126,14 @@ def run(args: argparse.Namespace) -> None:
         end.set()
         if writer is not None:
             writer.close()
+        del held
+
+
+def touched_buffer(size: int) -> bytearray:
+    """A buffer of `size` bytes with every page written, so that all of it is private and resident."""
+    buffer = bytearray(size)
+    buffer[::PAGE] = b"\x01" * len(range(0, size, PAGE))
+    return buffer
 
 
 def loop(args: argparse.Namespace, writer: Writer | None) -> None:
