@@ -80,8 +80,8 @@ def watch(options: Options, console: Console, on_report: Callable[[Path], None] 
                 result = _sample(run, launched, facts, frame_sink, breakdown)
                 signals_while_sampling = stop.count
                 if launched is not None:
-                    result.command_status, sentence = finish_command(launched)
-                    result.notes.append(sentence)  # printed and logged with the summary
+                    status, sentence = finish_command(launched)
+                    result = dataclasses.replace(result, command_status=status, notes=(*result.notes, sentence))
                 if result.samples == 0:
                     return _nothing_sampled(run, result)
                 return _finish(run, result, facts, frame_sink, breakdown, signals_while_sampling)
@@ -244,7 +244,7 @@ def _finish(
     if result.clock.missed:
         due = result.samples + result.clock.missed
         extra.append(missed_ticks_sentence(result.clock.missed, due, options.interval_s))
-    for line in lines + result.notes + format_summary(summary) + extra:
+    for line in [*lines, *result.notes, *format_summary(summary), *extra]:
         console.summary(line)
         log.info(line)
     written = [paths[REPORT_SUFFIX]]

@@ -47,7 +47,7 @@ class EndReason(str, enum.Enum):
     ERROR = "error"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunResult:
     """What a finished run produced, besides what its sinks kept."""
 
@@ -61,7 +61,7 @@ class RunResult:
     stop_signal: int | None = None
     error: str | None = None
     command_status: int | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # sentences for the summary and the log
     denied: dict[int, str] = field(default_factory=dict)  # PIDs found but not readable, with their names
 
 
