@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.leak_corpus import generate
 from bench.leak_eval import detector_says_leak, scores
-from monitor.analysis import trend as trend_module
+from monitor.analysis import trend_statistics
 from monitor.analysis.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
 
 PAGE = 4096
@@ -224,7 +224,7 @@ class RobustnessTest(unittest.TestCase):
             series.append((times(n), 100 * MIB + noise(n, 8 * PAGE, seed=n) + slope * np.arange(n)))
         in_turn = [quiet_trend(t, y, PAGE) for t, y in series]
         for (t, y), trend in zip(series, in_turn):
-            trend_module._pairs.cache_clear()
+            trend_statistics._pairs.cache_clear()
             with self.subTest(samples=len(y)):
                 self.assertEqual(quiet_trend(t, y, PAGE), trend)
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from monitor.analysis.trend import Trend, Verdict, _average_ranks, detect_trend
+from monitor.analysis.trend import Trend, Verdict, detect_trend
+from monitor.analysis.trend_statistics import _average_ranks
 
 PAGE = 4096
 
