@@ -228,7 +228,8 @@ def main() -> int:
     if not (args.traces / MANIFEST).is_file():
         parser.error(f"no {MANIFEST} in {args.traces}; record the corpus with bench/real_corpus/record.py")
     started = time.perf_counter()
-    cases = judge(args.traces, read_manifest(args.traces, args.split))
+    traces = args.traces.resolve()
+    cases = judge(traces, read_manifest(traces, args.split))
     lines, ok = report(cases, args.split)
     print("\n".join(lines))
     print(f"\n{'all targets met' if ok else 'some targets missed'} in {time.perf_counter() - started:.0f} s")

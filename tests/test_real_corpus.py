@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bench.leak_eval_real import Case, score
 from bench.real_corpus.catalogue import WORKLOADS
-from bench.real_corpus.checks import CHECKS, check_label
+from bench.real_corpus.checks import check_label
 from bench.real_corpus.record import COLUMNS, compact, every_kth
 from monitor.metrics import REPORT_COLUMNS
 from tests.helpers import MonitorTestCase
@@ -28,28 +28,41 @@ def sawtooth(n: int, cycle: int, height: float, floor_rise: float) -> np.ndarray
 
 
 class LabelChecksTest(unittest.TestCase):
-    def test_rising_floor_under_a_sawtooth_is_a_leak_and_not_churn(self) -> None:
-        """A sawtooth whose floor gains 12 MiB passes the leak check and fails the churn check."""
-        values = sawtooth(400, 80, 60 * MIB, 12 * MIB)
+    def test_rising_floor_under_a_sawtooth_is_a_leak_not_a_no_leak(self) -> None:
+        """A sawtooth whose floor gains half a cycle's height passes the leak check and fails the no-leak one."""
+        values = sawtooth(400, 80, 60 * MIB, 30 * MIB)
         self.assertTrue(check_label("leak", "memory", values)[0])
-        self.assertFalse(check_label("churn", "memory", values)[0])
+        self.assertFalse(check_label("no-leak", "memory", values)[0])
 
-    def test_flat_floor_sawtooth_is_churn_and_not_a_leak(self) -> None:
-        """A sawtooth over a flat floor passes the churn check and fails the leak check."""
+    def test_a_rising_floor_under_a_level_that_stays_is_not_no_leak(self) -> None:
+        """Heavy waves at a fixed height, with a floor between them gaining 60 MiB, fail the no-leak check."""
+        k = np.arange(400)
+        values = np.where(k % 10 < 3, 10 * MIB + 60 * MIB * k / 399, 100 * MIB)
+        self.assertEqual(np.median(values[:133]), np.median(values[-133:]))
+        self.assertFalse(check_label("no-leak", "memory", values)[0])
+        self.assertTrue(check_label("leak", "memory", values)[0])
+
+    def test_flat_floor_sawtooth_is_no_leak(self) -> None:
+        """A sawtooth over a flat floor passes the no-leak check and fails the leak one."""
         values = sawtooth(400, 80, 60 * MIB, 0)
-        self.assertTrue(check_label("churn", "memory", values)[0])
+        self.assertTrue(check_label("no-leak", "memory", values)[0])
         self.assertFalse(check_label("leak", "memory", values)[0])
 
-    def test_growth_within_the_first_fifth_is_a_warm_up_and_not_steady(self) -> None:
-        """Growth that stops at a fifth of the run passes the warm-up check and fails the steady one."""
-        values = 20 * MIB + 30 * MIB * np.minimum(np.arange(300) / 60, 1)
-        self.assertTrue(check_label("warm-up", "memory", values)[0])
-        self.assertFalse(check_label("steady", "memory", values)[0])
-
-    def test_growth_that_stops_within_the_first_third_is_not_a_leak(self) -> None:
-        """Growth over the first 30% only is not retained memory growing through the window."""
+    def test_growth_that_stops_within_the_first_third_is_no_leak(self) -> None:
+        """Growth over the first 30% only (a warm-up) passes the no-leak check and fails the leak one."""
         values = 20 * MIB + 30 * MIB * np.minimum(np.arange(300) / 90, 1)
+        self.assertTrue(check_label("no-leak", "memory", values)[0])
         self.assertFalse(check_label("leak", "memory", values)[0])
+
+    def test_growth_that_stops_at_half_the_run_fails_no_leak(self) -> None:
+        """Growth up to the middle of the run rises from the middle third to the last: it fails the no-leak check."""
+        values = 20 * MIB + 30 * MIB * np.minimum(np.arange(300) / 150, 1)
+        self.assertFalse(check_label("no-leak", "memory", values)[0])
+
+    def test_a_slow_drift_of_six_percent_fails_no_leak(self) -> None:
+        """An idle runtime that grows 6% of itself over the run, steadily, is no steady process."""
+        values = 7 * MIB * (1 + 0.06 * np.arange(400) / 399)
+        self.assertFalse(check_label("no-leak", "memory", values)[0])
 
     def test_descriptor_leak_under_churn(self) -> None:
         """30 to 124 descriptors under +-30 churn is a leak; the same churn alone is churn."""
@@ -57,40 +70,43 @@ class LabelChecksTest(unittest.TestCase):
         churn = rng.integers(0, 61, 400)
         leak = 30 + np.round(94 * np.arange(400) / 399) + churn
         self.assertTrue(check_label("leak", "handles", leak)[0])
-        self.assertFalse(check_label("churn", "handles", leak)[0])
-        self.assertTrue(check_label("churn", "handles", 30 + churn)[0])
+        self.assertFalse(check_label("no-leak", "handles", leak)[0])
+        self.assertTrue(check_label("no-leak", "handles", 30 + churn)[0])
         self.assertFalse(check_label("leak", "handles", 30 + churn)[0])
 
+    def test_a_deep_dip_in_the_middle_third_is_no_rise(self) -> None:
+        """A worker that unmaps its memory for a while mid-run and maps it again is no leak."""
+        values = np.full(300, 42 * MIB)
+        values[120:140] = 2 * MIB
+        self.assertTrue(check_label("no-leak", "memory", values)[0])
+
     def test_a_few_pages_of_drift_are_steady(self) -> None:
-        """A 7.65 MB process ending at 7.66 MB passes the steady check."""
+        """A 7.65 MB process ending at 7.66 MB passes the no-leak check."""
         values = 7_650_000 + np.round(np.arange(120) / 119 * 3) * 4096
-        ok, why = check_label("steady", "memory", values)
+        ok, why = check_label("no-leak", "memory", values)
         self.assertTrue(ok, why)
 
-    def test_unknown_check_is_refused(self) -> None:
-        """A check name outside CHECKS raises rather than passing silently."""
+    def test_unknown_label_is_refused(self) -> None:
+        """A label other than leak and no-leak raises rather than passing silently."""
         with self.assertRaises(ValueError):
             check_label("leaky", "memory", np.ones(30))
 
     @settings(max_examples=60, deadline=None)
     @given(level=st.integers(1, 10**6), n=st.integers(9, 500), metric=st.sampled_from(["memory", "handles"]))
-    def test_a_constant_series_passes_every_no_leak_check_and_not_the_leak_check(
-        self, level: int, n: int, metric: str
-    ) -> None:
-        """Whatever its level and length, a constant series is steady, churn and warm-up, and no leak."""
+    def test_a_constant_series_is_no_leak(self, level: int, n: int, metric: str) -> None:
+        """Whatever its level and length, a constant series passes the no-leak check and fails the leak one."""
         values = np.full(n, float(level * (4096 if metric == "memory" else 1)))
-        for check in ("warm-up", "churn", "steady"):
-            self.assertTrue(check_label(check, metric, values)[0], check)
+        self.assertTrue(check_label("no-leak", metric, values)[0])
         self.assertFalse(check_label("leak", metric, values)[0])
 
     @settings(max_examples=60, deadline=None)
     @given(start=st.integers(1, 10**5), extra=st.integers(0, 10**4), n=st.integers(30, 500))
-    def test_a_steady_climb_is_a_leak_and_not_steady(self, start: int, extra: int, n: int) -> None:
-        """Memory that climbs evenly by 200 pages and a tenth of its start, or more, is a leak and not steady."""
+    def test_a_steady_climb_is_a_leak(self, start: int, extra: int, n: int) -> None:
+        """Memory that climbs evenly by 200 pages and a tenth of its start, or more, is a leak and not a no-leak."""
         rise = 200 + start // 10 + extra
         values = (start + np.round(rise * np.arange(n) / (n - 1))) * 4096.0
         self.assertTrue(check_label("leak", "memory", values)[0])
-        self.assertFalse(check_label("steady", "memory", values)[0])
+        self.assertFalse(check_label("no-leak", "memory", values)[0])
 
 
 def full_report(path: Path, rows: int) -> Path:
@@ -150,12 +166,12 @@ class CatalogueTest(unittest.TestCase):
             splits.setdefault(workload.family, set()).add(workload.split)
         self.assertEqual({family for family, seen in splits.items() if seen != {"tune", "holdout"}}, set())
 
-    def test_labels_are_checked_by_a_matching_check(self) -> None:
-        """A leak label is checked as a leak; a no-leak label by one of the no-leak checks; names are unique."""
+    def test_labels_match_their_shapes_and_names_are_unique(self) -> None:
+        """A leak label has the leak shape, a no-leak label a warm-up, churn or steady one; names are unique."""
         for workload in WORKLOADS:
             for label in workload.labels:
-                self.assertIn(label.check, CHECKS)
-                self.assertEqual(label.label == "leak", label.check == "leak", workload.name)
+                expected = {"leak"} if label.label == "leak" else {"warm-up", "churn", "steady"}
+                self.assertIn(label.shape, expected, workload.name)
         names = [workload.name for workload in WORKLOADS]
         self.assertEqual(len(names), len(set(names)))
 

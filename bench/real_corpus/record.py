@@ -52,7 +52,7 @@ MANIFEST_FIELDS = (
     "kind",
     "metric",
     "label",
-    "check",
+    "shape",
     "samples",
     "rows",
     "split",
@@ -104,7 +104,8 @@ def run_monitor(workload: Workload, build: Build, folder: Path, window_s: float,
 def compact(report: Path) -> pd.DataFrame:
     """The report's rows with a process in them, only the columns kept, numbers rounded to what matters."""
     frame = pd.read_csv(report, dtype={"timestamp": str})
-    frame = frame[frame["process_count"] > 0].dropna(subset=["private_memory", "handles_fds"])
+    # The last row of a tree that exited holds only the CPU it spent: no process, no memory.
+    frame = frame.dropna(subset=["private_memory", "handles_fds"])
     frame = frame.loc[:, list(COLUMNS)].copy()
     frame["swapped_memory"] = frame["swapped_memory"].fillna(0)
     for column in ("private_memory", "handles_fds", "process_count", "swapped_memory"):
@@ -142,7 +143,7 @@ def traces_of(workload: Workload, frame: pd.DataFrame, out: Path) -> list[dict[s
             if len(trace) < (1 - MAX_MISSED) * length:
                 ok, why = False, f"{len(trace)} rows of {length}: too many missed ticks"
             else:
-                ok, why = check_label(label.check, label.metric, judged(trace, label.metric))
+                ok, why = check_label(label.label, label.metric, judged(trace, label.metric))
             if length == max(LENGTHS):
                 whole[label.metric] = ok, why
             elif ok and not whole[label.metric][0]:
@@ -157,7 +158,7 @@ def traces_of(workload: Workload, frame: pd.DataFrame, out: Path) -> list[dict[s
                     "kind": workload.kind,
                     "metric": label.metric,
                     "label": label.label,
-                    "check": label.check,
+                    "shape": label.shape,
                     "samples": str(length),
                     "rows": str(len(trace)),
                     "split": workload.split,
@@ -185,13 +186,20 @@ def record(
 
 
 def write_manifest(out: Path, rows: list[dict[str, str]], replaced: set[str]) -> None:
-    """The manifest: earlier rows of workloads not recorded now, then the new ones, in catalogue order."""
+    """The manifest: earlier rows of workloads not recorded now, then the new ones, in catalogue order.
+
+    Rows of workloads the catalogue no longer has are left out, and their traces removed.
+    """
     path = out / MANIFEST
+    order = {w.name: i for i, w in enumerate(WORKLOADS)}
     if path.exists():
         with path.open(newline="") as handle:
-            rows = [row for row in csv.DictReader(handle) if row["workload"] not in replaced] + rows
-    order = {w.name: i for i, w in enumerate(WORKLOADS)}
-    rows.sort(key=lambda r: (order.get(r["workload"], len(order)), int(r["samples"]), r["metric"]))
+            earlier = [row for row in csv.DictReader(handle) if row["workload"] not in replaced]
+        for row in earlier:
+            if row["workload"] not in order:
+                (out / row["file"]).unlink(missing_ok=True)
+        rows = [row for row in earlier if row["workload"] in order] + rows
+    rows.sort(key=lambda r: (order[r["workload"]], int(r["samples"]), r["metric"]))
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()

@@ -55,13 +55,20 @@ static void release(intptr_t unit, size_t bytes) {
     else free((void *)unit);
 }
 
+/* Units are released oldest first, as requests finish in about the order they came: the newest
+ * block stays at the top of the heap, so glibc cannot trim what was freed below it. */
 static void resize(Pool *pool, size_t count, size_t bytes) {
     if (count > pool->capacity) {
         pool->capacity = count * 2;
         pool->units = realloc(pool->units, pool->capacity * sizeof *pool->units);
     }
     while (pool->count < count) pool->units[pool->count++] = make(bytes);
-    while (pool->count > count) release(pool->units[--pool->count], bytes);
+    if (pool->count > count) {
+        size_t gone = pool->count - count;
+        for (size_t i = 0; i < gone; i++) release(pool->units[i], bytes);
+        memmove(pool->units, pool->units + gone, count * sizeof *pool->units);
+        pool->count = count;
+    }
 }
 
 static int last_cycle = 0;
