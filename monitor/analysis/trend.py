@@ -213,10 +213,10 @@ def _evidence(kind: Evidence, t: np.ndarray, y: np.ndarray, source: str) -> _Jud
 
 def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | None]:
     """The verdict, and the evidence that decided it (None when inconclusive)."""
-    # A leak: growth whose interval is above 0, at the smallest rate that matters or more; the floor first.
+    # A leak: growth whose interval is above 0, at the smallest rate that matters or more; the strongest decides.
     rising = [item for item in found if item.slope.low > 0 and item.slope.slope >= min_slope]
     if rising:
-        return Verdict.LEAK, min(rising, key=lambda item: (item.evidence is not Evidence.FLOOR, item.slope.p_up))
+        return Verdict.LEAK, min(rising, key=lambda item: (item.slope.p_up, item.evidence is not Evidence.FLOOR))
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
     # No leak: an interval whose upper end is below that rate. A floor that falls significantly (a
     # process giving back memory it held) bounds nothing; and a floor that grows at that rate or more,
@@ -229,7 +229,7 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
         if item.slope.high < min_slope and not (item.evidence is Evidence.FLOOR and item.slope.high < 0)
     ]
     if bounding:
-        return Verdict.NO_LEAK, min(bounding, key=lambda item: item.evidence is not Evidence.FLOOR)
+        return Verdict.NO_LEAK, min(bounding, key=lambda item: item.evidence is not Evidence.LEVEL)
     return Verdict.INCONCLUSIVE, None
 
 
