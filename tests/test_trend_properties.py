@@ -45,15 +45,23 @@ def quiet_trend(t: np.ndarray, y: np.ndarray, quantum: float, min_rate_per_hour:
 
 
 def numbers(trend: Trend) -> list[float | None]:
-    """Every number a Trend carries that may be None."""
-    return [
+    """Every number a Trend carries that may be None, its evidence's included."""
+    found: list[float | None] = [
         trend.rate_per_hour,
         trend.rate_low_per_hour,
         trend.rate_high_per_hour,
         trend.p_value,
         trend.hours_to_limit,
         trend.intercept,
+        trend.min_rate_per_hour,
+        trend.judged_from_s,
+        trend.longer,
     ]
+    for growth in (trend.level, trend.floor):
+        if growth is not None:
+            found += [growth.rate_per_hour, growth.low_per_hour, growth.high_per_hour, growth.p_value]
+            found.append(growth.effective_points)
+    return found
 
 
 def judged(trend: Trend) -> tuple:
@@ -105,6 +113,52 @@ class TrendPropertiesTest(unittest.TestCase):
         k = np.arange(n)
         y = (1000 + 10 * k + 5 * np.array(noise[:n])) * PAGE
         self.assertIs(quiet_trend(k * step_s, y.astype(float), PAGE).verdict, Verdict.LEAK)
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.integers(120, 600),
+        st.lists(st.tuples(st.integers(2, 9), st.integers(1, 3), st.floats(0.0, 1.0)), min_size=60, max_size=60),
+        st.floats(0.05, 1.0),
+        st.floats(1.0, 20.0),
+        st.floats(0.1, 5.0),
+    )
+    def test_a_floor_rising_under_bounded_waves_is_a_leak(
+        self, n: int, waves: list[tuple[int, int, float]], rise_share: float, height_to_rise: float, step_s: float
+    ) -> None:
+        """A floor rising linearly by 5% to 100% of the size, under waves up to 20 times that rise that fall
+        back to it after at most 9 samples, is a leak from 120 samples on."""
+        size = 10_000.0
+        rise = rise_share * size
+        floor = size + rise * np.arange(n) / (n - 1)
+        work = np.zeros(n)
+        at, k = 0, 0
+        while at < n:
+            length, gap, height = waves[k % len(waves)]
+            work[at : at + length] = height * height_to_rise * rise
+            at, k = at + length + gap, k + 1
+        y = np.round(floor + work) * PAGE
+        trend = quiet_trend(np.arange(n) * step_s, y, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK, trend)
+
+    @settings(max_examples=60, deadline=None)
+    @given(series(max_size=200), st.sampled_from([1.0, PAGE]), st.sampled_from([None, 1.0, 3600.0, 1e9]))
+    def test_every_verdict_is_backed_by_its_own_numbers(
+        self, data: tuple, quantum: float, min_rate: float | None
+    ) -> None:
+        """A `no-leak` comes with an interval whose upper end is below the smallest leak rate; a `leak` with an
+        interval whose lower end is not below 0 and a rate at that smallest leak or more."""
+        t, y = data
+        trend = quiet_trend(t, y, quantum, min_rate)
+        if trend.verdict is Verdict.NO_LEAK:
+            assert trend.rate_high_per_hour is not None and trend.min_rate_per_hour is not None
+            self.assertLess(trend.rate_high_per_hour, trend.min_rate_per_hour)
+        if trend.verdict is Verdict.LEAK:
+            assert trend.rate_low_per_hour is not None and trend.rate_per_hour is not None
+            assert trend.min_rate_per_hour is not None
+            self.assertGreaterEqual(trend.rate_low_per_hour, 0.0)
+            self.assertGreaterEqual(trend.rate_per_hour, trend.min_rate_per_hour)
+        if min_rate is not None and trend.min_rate_per_hour is not None:
+            self.assertEqual(trend.min_rate_per_hour, min_rate)
 
     @settings(max_examples=60, deadline=None)
     @given(st.lists(st.sampled_from([-2.5, -1.0, 0.0, 0.0, 1.0, 3.0, 1e15]) | st.floats(-1e6, 1e6), max_size=80))

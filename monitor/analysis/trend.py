@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from monitor.analysis.trend_series import floor_points, judged_from, monotonic_times, reduce_series
-from monitor.analysis.trend_statistics import Slope, load_statistics, robust_slope
+from monitor.analysis.trend_statistics import CONFIDENCE_LEVEL, Slope, load_statistics, robust_slope
 
 __all__ = ["Evidence", "Growth", "Trend", "Verdict", "detect_trend", "load_statistics"]
 
@@ -64,6 +64,8 @@ MIN_SAMPLES = 8
 MIN_SHARE = 0.02
 MIN_QUANTA = 4
 SECONDS_PER_HOUR = 3600.0
+# One-sided significance of growth: the lower end of the 90% interval.
+ALPHA = (1 - CONFIDENCE_LEVEL) / 2
 # How far the advice to monitor longer looks: beyond this many times the run, it says so.
 MAX_LONGER = 100.0
 
@@ -173,7 +175,9 @@ def detect_trend(
         rate_per_hour=rate,
         rate_low_per_hour=_per_hour(headline.slope.low, quantum),
         rate_high_per_hour=_per_hour(headline.slope.high, quantum),
-        confidence=_confidence(verdict, headline.slope.p_up, n),
+        confidence=_confidence(
+            verdict, min(item.slope.p_up for item in found if item is headline or _matters(item, min_slope)), n
+        ),
         p_value=_finite(headline.slope.p_up),
         samples=n,
         hours_to_limit=_hours_to_limit(verdict, rate, headroom),
@@ -181,7 +185,7 @@ def detect_trend(
         intercept=_finite(level + quantum * headline.slope.intercept),
         level=_growth(evidence[0], quantum),
         floor=_growth(evidence[1], quantum),
-        min_rate_per_hour=_per_hour(min_slope, quantum),
+        min_rate_per_hour=_per_hour(min_slope, quantum) if min_rate_per_hour is None else float(min_rate_per_hour),
         min_rate_rule=rule,
         decided_by=decided.evidence if decided else None,
         judged_from_s=_finite(start),
@@ -212,25 +216,43 @@ def _evidence(kind: Evidence, t: np.ndarray, y: np.ndarray, source: str) -> _Jud
 
 
 def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | None]:
-    """The verdict, and the evidence that decided it (None when inconclusive)."""
-    # A leak: growth whose interval is above 0, at the smallest rate that matters or more; the strongest decides.
-    rising = [item for item in found if item.slope.low > 0 and item.slope.slope >= min_slope]
-    if rising:
-        return Verdict.LEAK, min(rising, key=lambda item: (item.slope.p_up, item.evidence is not Evidence.FLOOR))
+    """The verdict, and the evidence that decided it (None when inconclusive).
+
+    The floor speaks first: what a leak retains is what survives each drop. Growth is a leak when it
+    is significant at ALPHA and at the smallest rate that matters or more; growth is bounded when its
+    interval's upper end is below that rate. A floor that falls significantly (a process giving back
+    memory it held) bounds nothing. The level decides only what the floor leaves open: its growth is a
+    leak if the floor's interval reaches that fast, and a floor that grows at the smallest rate or
+    more, however unsure, forbids a `no-leak`.
+    """
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
-    # No leak: an interval whose upper end is below that rate. A floor that falls significantly (a
-    # process giving back memory it held) bounds nothing; and a floor that grows at that rate or more,
-    # however unsure, forbids the verdict.
-    if floor is not None and floor.slope.slope >= min_slope:
-        return Verdict.INCONCLUSIVE, None
-    bounding = [
-        item
-        for item in found
-        if item.slope.high < min_slope and not (item.evidence is Evidence.FLOOR and item.slope.high < 0)
-    ]
-    if bounding:
-        return Verdict.NO_LEAK, min(bounding, key=lambda item: item.evidence is not Evidence.LEVEL)
+    level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
+    if floor is not None and _matters(floor, min_slope):
+        return Verdict.LEAK, floor
+    if floor is not None and _bounds(floor, min_slope):
+        # The floor stays put: whatever the level does comes and goes.
+        return Verdict.NO_LEAK, floor
+    # The level's growth is a leak only if the floor could be growing as fast: else it is churn.
+    if level is not None and _matters(level, min_slope) and (floor is None or floor.slope.high >= level.slope.slope):
+        return Verdict.LEAK, level
+    if level is not None and _bounds(level, min_slope) and (floor is None or floor.slope.slope < min_slope):
+        return Verdict.NO_LEAK, level
     return Verdict.INCONCLUSIVE, None
+
+
+def _matters(item: _Judged, min_slope: float) -> bool:
+    """Significant growth at the smallest rate that matters or more."""
+    return _significant(item.slope) and item.slope.slope >= min_slope
+
+
+def _bounds(item: _Judged, min_slope: float) -> bool:
+    """An interval whose upper end is below the smallest rate that matters (a falling floor's excepted)."""
+    return item.slope.high < min_slope and not (item.evidence is Evidence.FLOOR and item.slope.high < 0)
+
+
+def _significant(slope: Slope) -> bool:
+    """Growth above 0: the interval's lower end is, or is exactly 0 (ties) while the rank test rejects no growth."""
+    return slope.slope > 0 and (slope.low > 0 or (slope.low == 0 and slope.p_up < ALPHA))
 
 
 def _settled_at(item: _Judged, min_slope: float, relative: bool, factor: float) -> bool:
@@ -244,7 +266,7 @@ def _settled_at(item: _Judged, min_slope: float, relative: bool, factor: float) 
     low = slope.slope - (slope.slope - slope.low) * shrink
     high = slope.slope + (slope.high - slope.slope) * shrink
     floor = min_slope / factor if relative else min_slope
-    return (low > 0 and slope.slope >= floor) or high < floor
+    return (slope.slope > 0 and low > 0 and slope.slope >= floor) or high < floor
 
 
 def _longer(found: list[_Judged], min_slope: float, relative: bool) -> float | None:
@@ -302,7 +324,7 @@ def _reason(
         if len(early) and float(np.median(levels[t >= start]) - np.median(early)) >= min_slope * (t[-1] - t[0]):
             return "growth levels off within the first third: a warm-up, not a leak"
         return "growth since the first third is below the smallest leak that matters"
-    if any(item.slope.low > 0 for item in found):
+    if any(_significant(item.slope) for item in found):
         what = "significant growth, but it may be smaller than the smallest leak that matters"
     else:
         what = "the data cannot yet tell growth that matters from noise"
