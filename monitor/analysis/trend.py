@@ -148,13 +148,14 @@ def detect_trend(
         z = (y - level) / quantum
     if not np.all(np.isfinite(z)):
         return _inconclusive(n, "values too large for their quantum")
-    t, levels, lows = reduce_series(monotonic_times(t), z)
+    t = monotonic_times(t)
     span_s = float(t[-1] - t[0])
+    t, levels, lows = reduce_series(t, z)
     if not span_s > 0:
         return _inconclusive(n, "all samples were taken at the same time")
     if min_rate_per_hour is None:
         min_slope = max(MIN_SHARE * abs(level) / quantum, MIN_QUANTA) / span_s
-        rule = f"{MIN_SHARE:.0%} of the median over the run, at least {MIN_QUANTA} quanta"
+        rule = f"default: {MIN_SHARE:.0%} of the median over the run, at least {MIN_QUANTA} pages or handles"
     else:
         min_slope = min_rate_per_hour / quantum / SECONDS_PER_HOUR
         rule = "--min-leak-rate"
