@@ -94,10 +94,12 @@ class PracticalFloorTest(unittest.TestCase):
         self.assertIs(trend.verdict, Verdict.NO_LEAK)
         self.assertIn("smallest leak that matters", trend.reason)
 
-    def test_a_lower_smallest_rate_makes_the_same_drift_a_leak(self) -> None:
-        """Given a smallest leak rate of one page an hour, the same three pages in two minutes are a leak."""
-        y = 7_650_000 + np.floor(np.linspace(0, 3, 120)) * PAGE
-        trend = detect_trend(times(120), np.round(y / PAGE) * PAGE, PAGE, min_rate_per_hour=PAGE)
+    def test_a_lower_smallest_rate_makes_a_small_drift_a_leak(self) -> None:
+        """Eight pages in two minutes, a page either way, are no leak by default, and a leak at a page an hour."""
+        jitter = np.resize([0, 1, -1, 1, 0, -1, 0, 1, -1, 0], 120)
+        y = 7_651_328 + (np.arange(120) * 8 // 119 + jitter) * PAGE
+        self.assertIs(detect_trend(times(120), y, PAGE).verdict, Verdict.NO_LEAK)
+        trend = detect_trend(times(120), y, PAGE, min_rate_per_hour=PAGE)
         self.assertIs(trend.verdict, Verdict.LEAK)
         self.assertEqual(trend.min_rate_per_hour, PAGE)
 

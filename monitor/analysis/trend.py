@@ -64,7 +64,7 @@ MIN_SAMPLES = 8
 MIN_SHARE = 0.02
 MIN_QUANTA = 4
 SECONDS_PER_HOUR = 3600.0
-# One-sided significance of growth: the lower end of the 90% interval.
+# One-sided significance of growth for a leak: what the lower end of the 90% interval stands for.
 ALPHA = (1 - CONFIDENCE_LEVEL) / 2
 # How far the advice to monitor longer looks: beyond this many times the run, it says so.
 MAX_LONGER = 100.0
@@ -252,8 +252,8 @@ def _bounds(item: _Judged, min_slope: float) -> bool:
 
 
 def _significant(slope: Slope) -> bool:
-    """Growth above 0: the interval's lower end is, or is exactly 0 (ties) while the rank test rejects no growth."""
-    return slope.slope > 0 and (slope.low > 0 or (slope.low == 0 and slope.p_up < ALPHA))
+    """Growth above 0: the 90% interval's lower end is above 0 and the rank test rejects no growth at ALPHA."""
+    return slope.slope > 0 and slope.low > 0 and slope.p_up < ALPHA
 
 
 def _settled_at(item: _Judged, min_slope: float, relative: bool, factor: float) -> bool:

@@ -70,9 +70,6 @@ def format_rate(trend: Trend, metric: str) -> str:
     (rate, low, high), name = _rates([trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour], unit)
     suffix = _per_hour(unit, name)
     sign = "+" if trend.rate_per_hour >= 0 else ""
-    if trend.verdict is Verdict.LEAK and trend.rate_low_per_hour == 0:
-        # Whole pages or handles: the rank test rejects no growth, yet the interval reaches down to it.
-        low = "above 0"
     return f"{sign}{rate}{suffix} (90%: {low} to {high}{suffix})"
 
 
