@@ -68,6 +68,17 @@ class FloorTest(unittest.TestCase):
         self.assertEqual(list(t), [50.0, 100.0, 150.0, 200.0, 250.0])
         self.assertEqual(list(values), [7.0, 14.0, 21.0, 28.0, 35.0])
 
+    def test_a_drop_over_two_samples_is_one_drop(self) -> None:
+        """A wave that ends in two steps (halfway down, then to the gap) leaves one floor point, at the gap."""
+        y = np.full(60, 100.0)
+        for end in (10, 22, 34, 46):
+            y[end] = 50.0  # halfway down
+            y[end + 1 : end + 3] = 2.0 + end / 10  # the gap: what survives this wave
+        t, values, how = floor_points(times(60), y, 0.0)
+        self.assertEqual(how, "drops")
+        self.assertEqual(list(t), [11.0, 23.0, 35.0, 47.0])
+        self.assertEqual(list(values), [3.0, 4.2, 5.4, 6.6])
+
 
 class DescriptorTest(unittest.TestCase):
     def test_descriptor_leak_under_open_close_churn_is_a_leak(self) -> None:
@@ -129,10 +140,11 @@ class ThreeAnswersTest(unittest.TestCase):
         self.assertIs(trend.verdict, Verdict.NO_LEAK)
 
     def test_a_short_leak_that_pauses_near_the_end_is_never_called_no_leak(self) -> None:
-        """30 samples of a leak under churn that stops at 85% of the run: not 'no leak'."""
+        """30 samples of a V8-like sawtooth over a leak that stops at 80% of the run: not 'no leak'."""
         k = np.arange(30)
-        rng = np.random.default_rng(2)
-        y = 20 * MIB + np.minimum(k / 25, 1.0) * 20 * MIB + rng.uniform(0, 10 * MIB, 30)
+        sawtooth = (k % 6) / 6 * 20 * MIB
+        y = 20 * MIB + np.minimum(k / (29 * 0.8), 1.0) * 20 * MIB + sawtooth
+        y += np.random.default_rng(0).normal(0, 0.3 * MIB, 30)
         trend = detect_trend(times(30, 1.7), np.round(y / PAGE) * PAGE, PAGE)
         self.assertIsNot(trend.verdict, Verdict.NO_LEAK)
 
