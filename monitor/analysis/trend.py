@@ -223,8 +223,7 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     is significant at ALPHA and at the smallest rate that matters or more; growth is bounded when its
     interval's upper end is below that rate. A floor that falls significantly (a process giving back
     memory it held) bounds nothing. The level decides only what the floor leaves open: its growth is a
-    leak if the floor's interval reaches that fast, and a floor that grows at the smallest rate or
-    more, however unsure, forbids a `no-leak`.
+    leak if the floor's interval reaches that fast (else it is churn that grows, not memory kept).
     """
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
     level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
@@ -236,7 +235,7 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     # The level's growth is a leak only if the floor could be growing as fast: else it is churn.
     if level is not None and _matters(level, min_slope) and (floor is None or floor.slope.high >= level.slope.slope):
         return Verdict.LEAK, level
-    if level is not None and _bounds(level, min_slope) and (floor is None or floor.slope.slope < min_slope):
+    if level is not None and _bounds(level, min_slope):
         return Verdict.NO_LEAK, level
     return Verdict.INCONCLUSIVE, None
 
