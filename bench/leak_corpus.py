@@ -3,7 +3,7 @@
     python bench/leak_corpus.py --seed 1 | head
 
 Each case is one series (times in seconds, values in bytes or handles) with a known label: `leak`
-for growth that continues to the end of the run and matters (5% to 50% of the process's size, or 8
+for growth that continues to the end of the run and matters (12.5% to 50% of the process's size, or 8
 descriptors and more), `no-leak` otherwise (a drift of a few pages included). Shapes are drawn from what
 real processes do: noise with heavy tails, 4 KiB pages, GC sawtooths (some with a floor that gains
 far less than a cycle's height), warm-up in one curve or a few steps, strongly autocorrelated wander,
@@ -64,14 +64,14 @@ def _ramp(n: int, start_frac: float = 0.0) -> np.ndarray:
     return np.clip((x - start_frac) / (1 - start_frac), 0, None)
 
 
-# Memory shapes: f(rng, n) -> values in bytes. A leak adds 5% to 50% of the process's size over the
-# run (whatever matters more than the detector's practical floor, 2% of the size), so that its label
+# Memory shapes: f(rng, n) -> values in bytes. A leak adds 12.5% to 50% of the process's size over
+# the run (at least 2.5 times the detector's practical floor, 5% of the size), so that its label
 # does not depend on that floor; its noise is given by the signal-to-noise ratio "rise over the run /
 # noise standard deviation". A tiny drift (under half a percent) is no leak.
 def _size_and_rise(rng: Rng) -> tuple[float, float]:
     """A process's size (bytes) and what a leak adds to it over the run."""
     size = rng.uniform(20, 300) * MIB
-    return size, size * rng.uniform(0.05, 0.5)
+    return size, size * rng.uniform(0.125, 0.5)
 
 
 def _linear(snr: float) -> Callable[[Rng, int], np.ndarray]:
@@ -85,7 +85,7 @@ def _linear(snr: float) -> Callable[[Rng, int], np.ndarray]:
 def _slow(rng: Rng, n: int) -> np.ndarray:
     """A quiet small process (a few MiB) that leaks a few dozen pages to a few hundred over the run."""
     size = rng.uniform(2, 8) * MIB
-    return size + size * rng.uniform(0.05, 0.2) * _ramp(n) + _noise(rng, n, PAGE / 2)
+    return size + size * rng.uniform(0.125, 0.3) * _ramp(n) + _noise(rng, n, PAGE / 2)
 
 
 def _tiny_drift(rng: Rng, n: int) -> np.ndarray:
@@ -106,9 +106,9 @@ def _sawtooth(rising: bool) -> Callable[[Rng, int], np.ndarray]:
     def make(rng: Rng, n: int) -> np.ndarray:
         period = int(rng.integers(max(4, n // 12), max(6, n // 5)))
         height = rng.uniform(5, 30) * MIB
-        size = rng.uniform(2, 10) * height
+        size = rng.uniform(2, 4) * height
         phase = (np.arange(n) + rng.integers(0, period)) % period
-        floor = rng.uniform(0.3, 1.0) * height * _ramp(n) if rising else 0.0
+        floor = rng.uniform(0.5, 1.0) * height * _ramp(n) if rising else 0.0
         return size + floor + height * phase / period + _noise(rng, n, height / 50)
 
     return make
@@ -120,7 +120,7 @@ def _big_sawtooth(rng: Rng, n: int) -> np.ndarray:
     height = rng.uniform(5, 30) * MIB
     x = np.arange(n) / n * cycles + rng.uniform(0, 1)
     gain = height / rng.uniform(4, 12)
-    size = gain / rng.uniform(0.05, 0.3)
+    size = gain / rng.uniform(0.125, 0.5)
     return size + gain * _ramp(n) + height * (x % 1) + _noise(rng, n, height / 50)
 
 

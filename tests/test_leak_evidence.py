@@ -115,17 +115,17 @@ class PracticalFloorTest(unittest.TestCase):
         self.assertEqual(trend.min_rate_per_hour, PAGE)
 
     def test_the_default_floor_is_a_share_of_the_size_over_the_run(self) -> None:
-        """The default smallest leak is 2% of the median per run length: 2 MiB per 100 s for a 100 MiB process."""
+        """The default smallest leak is 5% of the median per run length: 5 MiB per 99 s for a 100 MiB process."""
         y = np.full(100, 100.0 * MIB)
         trend = detect_trend(times(101)[1:], y, PAGE)
         assert trend.min_rate_per_hour is not None
-        self.assertAlmostEqual(trend.min_rate_per_hour, 2 * MIB / 99 * 3600, delta=1.0)
+        self.assertAlmostEqual(trend.min_rate_per_hour, 5 * MIB / 99 * 3600, delta=1.0)
 
 
 class ThreeAnswersTest(unittest.TestCase):
     def test_too_little_data_to_bound_the_growth_is_inconclusive_and_says_how_much_longer(self) -> None:
-        """Noise of 2% of the size over 30 samples cannot rule out a 2% leak: inconclusive, with the way out."""
-        y = 50 * MIB + np.random.default_rng(1).normal(0, MIB, 30)
+        """Noise of 5% of the size over 30 samples cannot rule out a 5% leak: inconclusive, with the way out."""
+        y = 50 * MIB + np.random.default_rng(1).normal(0, 2.5 * MIB, 30)
         trend = detect_trend(times(30), np.round(y / PAGE) * PAGE, PAGE)
         self.assertIs(trend.verdict, Verdict.INCONCLUSIVE)
         assert trend.longer is not None
@@ -135,7 +135,7 @@ class ThreeAnswersTest(unittest.TestCase):
 
     def test_the_same_noise_monitored_long_enough_is_no_leak(self) -> None:
         """The same process watched for 1,200 samples is bounded: no leak."""
-        y = 50 * MIB + np.random.default_rng(1).normal(0, MIB, 1200)
+        y = 50 * MIB + np.random.default_rng(1).normal(0, 2.5 * MIB, 1200)
         trend = detect_trend(times(1200), np.round(y / PAGE) * PAGE, PAGE)
         self.assertIs(trend.verdict, Verdict.NO_LEAK)
 

@@ -65,7 +65,7 @@ class DetectTrendTest(unittest.TestCase):
     def test_sawtooth_with_rising_floor_is_a_leak(self) -> None:
         """The same sawtooth whose floor climbs 1 MiB a cycle is a leak."""
         k = np.arange(200)
-        y = 300 * MIB + (k % 25) * MIB + (k // 25) * MIB + noise(200, 64 * 1024)
+        y = 40 * MIB + (k % 25) * MIB + (k // 25) * MIB + noise(200, 64 * 1024)
         self.assertEqual(detect_trend(times(200), y, PAGE).verdict, LEAK)
 
     def test_warm_up_then_plateau_is_not_a_leak(self) -> None:

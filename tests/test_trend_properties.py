@@ -118,14 +118,14 @@ class TrendPropertiesTest(unittest.TestCase):
     @given(
         st.integers(120, 600),
         st.lists(st.tuples(st.integers(2, 9), st.integers(1, 3), st.floats(0.0, 1.0)), min_size=60, max_size=60),
-        st.floats(0.05, 1.0),
+        st.floats(0.125, 1.0),
         st.floats(1.0, 20.0),
         st.floats(0.1, 5.0),
     )
     def test_a_floor_rising_under_bounded_waves_is_a_leak(
         self, n: int, waves: list[tuple[int, int, float]], rise_share: float, height_to_rise: float, step_s: float
     ) -> None:
-        """A floor rising linearly by 5% to 100% of the size, under waves up to 20 times that rise that fall
+        """A floor rising linearly by 12.5% to 100% of the size, under waves up to 20 times that rise that fall
         back to it after at most 9 samples, is a leak from 120 samples on."""
         size = 10_000.0
         rise = rise_share * size

@@ -61,7 +61,7 @@ MIN_SAMPLES = 8
 # The practical floor: a leak adds at least this share of the process's median size over the run
 # (a 7.65 MB process that ends at 7.66 MB has not leaked), and at least this many quanta (a file or
 # a connection opened once and kept is a state, not a leak).
-MIN_SHARE = 0.02
+MIN_SHARE = 0.05
 MIN_QUANTA = 4
 SECONDS_PER_HOUR = 3600.0
 # One-sided significance of growth for a leak: what the lower end of the 90% interval stands for.
@@ -223,7 +223,7 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     is significant at ALPHA and at the smallest rate that matters or more; growth is bounded when its
     interval's upper end is below that rate. A floor that falls significantly (a process giving back
     memory it held) bounds nothing. The level decides only what the floor leaves open: its growth is a
-    leak if the floor's interval reaches that fast (else it is churn that grows, not memory kept).
+    leak if the floor could be growing too (else it is churn that grows, not memory kept).
     """
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
     level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
@@ -232,12 +232,17 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     if floor is not None and _bounds(floor, min_slope):
         # The floor stays put: whatever the level does comes and goes.
         return Verdict.NO_LEAK, floor
-    # The level's growth is a leak only if the floor could be growing as fast: else it is churn.
-    if level is not None and _matters(level, min_slope) and (floor is None or floor.slope.high >= level.slope.slope):
+    if level is not None and _matters(level, min_slope) and (floor is None or _allows(floor, level, min_slope)):
         return Verdict.LEAK, level
     if level is not None and _bounds(level, min_slope):
         return Verdict.NO_LEAK, level
     return Verdict.INCONCLUSIVE, None
+
+
+def _allows(floor: _Judged, level: _Judged, min_slope: float) -> bool:
+    """Whether the floor could be growing as the level does: it grows at the smallest rate that matters,
+    or its interval reaches the level's rate."""
+    return floor.slope.slope >= min_slope or floor.slope.high >= level.slope.slope
 
 
 def _matters(item: _Judged, min_slope: float) -> bool:
@@ -320,8 +325,9 @@ def _reason(
             return "its lowest readings keep rising to the end of the run"
         return "keeps growing to the end of the run"
     if verdict is Verdict.NO_LEAK:
-        early = levels[t < start]
-        if len(early) and float(np.median(levels[t >= start]) - np.median(early)) >= min_slope * (t[-1] - t[0]):
+        # The run's first tenth against the judged part: a start-up or a warm-up that has levelled off.
+        early = levels[t <= t[0] + (t[-1] - t[0]) / 10]
+        if float(np.median(levels[t >= start]) - np.median(early)) >= min_slope * (t[-1] - t[0]):
             return "growth levels off within the first third: a warm-up, not a leak"
         return "growth since the first third is below the smallest leak that matters"
     if any(_significant(item.slope) for item in found):

@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="RATE",
         help="the smallest growth called a leak, e.g. 5MiB/h for memory or 10/h for handles (once each); "
-        "default: 2%% of the median over the run",
+        "default: 5%% of the median over the run",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return parser
