@@ -227,10 +227,15 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     """
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
     level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
+    # When both kinds of evidence agree, the stronger is shown.
     if floor is not None and _matters(floor, min_slope):
+        if level is not None and _matters(level, min_slope) and level.slope.p_up < floor.slope.p_up:
+            return Verdict.LEAK, level
         return Verdict.LEAK, floor
     if floor is not None and _bounds(floor, min_slope):
         # The floor stays put: whatever the level does comes and goes.
+        if level is not None and _bounds(level, min_slope):
+            return Verdict.NO_LEAK, level
         return Verdict.NO_LEAK, floor
     if level is not None and _matters(level, min_slope) and (floor is None or _allows(floor, level, min_slope)):
         return Verdict.LEAK, level
