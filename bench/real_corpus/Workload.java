@@ -1,6 +1,6 @@
 // One workload of the real-program corpus on the JVM: memory in Java arrays, or descriptors.
 //
-//   javac -d DIR Workload.java && java -cp DIR -XX:+UseSerialGC -Xms8m -Xmn8m Workload --window 80 --retain 30 --churn 40 --pattern random --cycle 1
+//   javac -d DIR Workload.java && java -cp DIR -XX:+UseSerialGC -Xms16m -Xmn8m Workload --window 50 --retain 30 --churn 40 --pattern random --cycle 1
 //
 // The shape is laid out over the recording window (--window seconds), as in the other runtimes'
 // workloads: --base is held from the start, --retain is added between --ramp-start and --ramp-end
@@ -20,6 +20,10 @@ public final class Workload {
     private final Map<String, String> options = new HashMap<>();
     private final boolean fds;
     private final int longs;
+    // Fields, not locals: the JIT may treat a local that is no longer read as garbage, and a stream
+    // that becomes garbage is closed by its cleaner.
+    private final List<Object> held = new ArrayList<>(), retained = new ArrayList<>();
+    private List<Object> transient_ = new ArrayList<>();
     private Random random;
 
     private Workload(String[] args) {
@@ -100,8 +104,6 @@ public final class Workload {
         double rampStart = number("ramp-start", 0), rampEnd = number("ramp-end", 1);
         boolean atCycle = options.containsKey("retain-at-cycle");
         long tickMs = Math.round(number("tick", 0.05) * 1000);
-        List<Object> held = new ArrayList<>(), retained = new ArrayList<>();
-        List<Object> transient_ = new ArrayList<>();
         resize(held, Math.round(number("base", 0) * perUnit));
         long started = System.nanoTime();
         double s;

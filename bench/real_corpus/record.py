@@ -181,7 +181,9 @@ def record(
     frame = compact(run_monitor(workload, build, folder, window_s, interval_s))
     rows = traces_of(workload, frame, out)
     states = ", ".join(f"{r['metric']} {r['samples']} {r['status']}" for r in rows)
-    print(f"{workload.name}: {len(frame)} samples in {time.monotonic() - started:.0f} s; {states}", flush=True)
+    # One write per line: two recording threads print at once.
+    sys.stdout.write(f"{workload.name}: {len(frame)} samples in {time.monotonic() - started:.0f} s; {states}\n")
+    sys.stdout.flush()
     return rows
 
 

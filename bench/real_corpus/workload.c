@@ -1,6 +1,6 @@
 /* One workload of the real-program corpus in C with glibc: malloc'd (or mmap'd) memory, or descriptors.
  *
- *   gcc -O2 -o workload workload.c && ./workload --window 80 --resource memory --retain 8 --churn 40 --pattern random --cycle 1
+ *   gcc -O2 -o workload workload.c -lm && ./workload --window 50 --retain 8 --churn 40 --pattern random --cycle 1
  *
  * The shape is laid out over the recording window (--window seconds), as in the other runtimes'
  * workloads: --base is held from the start, --retain is added between --ramp-start and --ramp-end
@@ -8,7 +8,8 @@
  * goes by --pattern (sawtooth, waves, random, none) every --cycle seconds. Memory units of
  * --chunk-kib are malloc'd and written (--alloc mmap maps each one instead): glibc serves blocks of
  * 128 KiB and more with their own mappings until one is freed, then raises its threshold, so freed
- * mid-sized blocks may stay resident. Descriptors are /dev/null.
+ * mid-sized blocks may stay resident. Units are released oldest first (--release newest: last in,
+ * first out). Descriptors are /dev/null.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,7 +25,7 @@
 
 static double window_s = 80, seconds = 0, base = 0, retain = 0, ramp_start = 0, ramp_end = 1;
 static double churn = 0, cycle = 10, churn_trend = 0, chunk_kib = 64, tick = 0.05;
-static int fds = 0, use_mmap = 0, retain_at_cycle = 0;
+static int fds = 0, use_mmap = 0, retain_at_cycle = 0, newest_first = 0;
 static unsigned long long state = 1;
 static char pattern[16] = "none";
 
@@ -55,14 +56,15 @@ static void release(intptr_t unit, size_t bytes) {
     else free((void *)unit);
 }
 
-/* Units are released oldest first, as requests finish in about the order they came: the newest
- * block stays at the top of the heap, so glibc cannot trim what was freed below it. */
+/* By default units are released oldest first, as requests finish in about the order they came: the
+ * newest block stays at the top of the heap, so glibc cannot trim what was freed below it. */
 static void resize(Pool *pool, size_t count, size_t bytes) {
     if (count > pool->capacity) {
         pool->capacity = count * 2;
         pool->units = realloc(pool->units, pool->capacity * sizeof *pool->units);
     }
     while (pool->count < count) pool->units[pool->count++] = make(bytes);
+    while (newest_first && pool->count > count) release(pool->units[--pool->count], bytes);
     if (pool->count > count) {
         size_t gone = pool->count - count;
         for (size_t i = 0; i < gone; i++) release(pool->units[i], bytes);
@@ -104,7 +106,7 @@ int main(int argc, char **argv) {
         {"window", 1, 0, 'w'}, {"seconds", 1, 0, 's'}, {"resource", 1, 0, 'r'}, {"base", 1, 0, 'b'},
         {"retain", 1, 0, 'R'}, {"ramp-start", 1, 0, 'a'}, {"ramp-end", 1, 0, 'e'}, {"retain-at-cycle", 0, 0, 'A'},
         {"churn", 1, 0, 'c'}, {"pattern", 1, 0, 'p'}, {"cycle", 1, 0, 'C'}, {"churn-trend", 1, 0, 'T'},
-        {"chunk-kib", 1, 0, 'k'}, {"seed", 1, 0, 'S'}, {"tick", 1, 0, 't'}, {"alloc", 1, 0, 'm'}, {0, 0, 0, 0}};
+        {"chunk-kib", 1, 0, 'k'}, {"seed", 1, 0, 'S'}, {"tick", 1, 0, 't'}, {"alloc", 1, 0, 'm'}, {"release", 1, 0, 'o'}, {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (o) {
@@ -124,6 +126,7 @@ int main(int argc, char **argv) {
         case 'S': state = strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL + 1; break;
         case 't': tick = atof(optarg); break;
         case 'm': use_mmap = !strcmp(optarg, "mmap"); break;
+        case 'o': newest_first = !strcmp(optarg, "newest"); break;
         default: return 2;
         }
     }

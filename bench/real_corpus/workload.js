@@ -1,6 +1,6 @@
 // One workload of the real-program corpus on Node.js: memory held in the V8 heap, or descriptors.
 //
-//   node workload.js --window 80 --resource memory --base 20 --retain 30 --churn 60 --pattern sawtooth --cycle 20
+//   node workload.js --window 50 --base 20 --retain 30 --churn 60 --pattern sawtooth --cycle 12
 //
 // The shape is laid out over the recording window (--window seconds): --base is held from the start,
 // --retain is added between --ramp-start and --ramp-end (fractions of the window; at cycle ends only
@@ -51,10 +51,10 @@ function resize(list, count) {
   while (list.length > count) release(list.pop());
 }
 
-const base = [];
-const retained = [];
-let transient = [];
-resize(base, Math.round(options.base * unitsPer));
+// One object holds every pool, and the timer's closure uses it: a pool that no closure names would be
+// garbage once this module's code has run, and V8 would free --base at its first full collection.
+const pools = { base: [], retained: [], transient: [] };
+resize(pools.base, Math.round(options.base * unitsPer));
 
 function retainTarget(fraction) {
   const span = Math.max(options.rampEnd - options.rampStart, 1e-9);
@@ -106,14 +106,14 @@ function step() {
   if (s >= options.seconds) process.exit(0);
   const [amount, ended] = churnTarget(s);
   const wanted = Math.round(amount * unitsPer);
-  if (ended || wanted < transient.length) {
-    if (options.resource === 'fds') resize(transient, wanted);
-    else transient = transient.slice(0, wanted);
+  if (ended || wanted < pools.transient.length) {
+    if (options.resource === 'fds') resize(pools.transient, wanted);
+    else pools.transient = pools.transient.slice(0, wanted);
     if (ended && options.gc && global.gc) global.gc();
   } else {
-    resize(transient, wanted);
+    resize(pools.transient, wanted);
   }
-  if (!options.retainAtCycle || ended) resize(retained, retainTarget(s / options.window));
+  if (!options.retainAtCycle || ended) resize(pools.retained, retainTarget(s / options.window));
   setTimeout(step, options.tick * 1000);
 }
 step();
