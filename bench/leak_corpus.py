@@ -65,9 +65,9 @@ def _ramp(n: int, start_frac: float = 0.0) -> np.ndarray:
 
 
 # Memory shapes: f(rng, n) -> values in bytes. A leak adds 12.5% to 50% of the process's size over
-# the run (at least 2.5 times the detector's practical floor, 5% of the size), so that its label
-# does not depend on that floor; its noise is given by the signal-to-noise ratio "rise over the run /
-# noise standard deviation". A tiny drift (under half a percent) is no leak.
+# the run, and over 10% of its median: twice the detector's practical floor (5% of the median), so
+# that its label does not depend on that floor. Its noise is given by the signal-to-noise ratio "rise
+# over the run / noise standard deviation". A tiny drift (under half a percent) is no leak.
 def _size_and_rise(rng: Rng) -> tuple[float, float]:
     """A process's size (bytes) and what a leak adds to it over the run."""
     size = rng.uniform(20, 300) * MIB
@@ -115,12 +115,13 @@ def _sawtooth(rising: bool) -> Callable[[Rng, int], np.ndarray]:
 
 
 def _big_sawtooth(rng: Rng, n: int) -> np.ndarray:
-    """GC cycles whose amplitude is 4 to 12 times what their floor gains over the whole run."""
+    """GC cycles whose amplitude is 4 to 8 times what their floor gains over the whole run (the gain is 12%
+    to 22% of the median, with the cycles' height in it)."""
     cycles = rng.uniform(5, 10)
     height = rng.uniform(5, 30) * MIB
     x = np.arange(n) / n * cycles + rng.uniform(0, 1)
-    gain = height / rng.uniform(4, 12)
-    size = gain / rng.uniform(0.125, 0.5)
+    gain = height / rng.uniform(4, 8)
+    size = gain * rng.uniform(2, 4)
     return size + gain * _ramp(n) + height * (x % 1) + _noise(rng, n, height / 50)
 
 
