@@ -229,6 +229,15 @@ class VerdictLineTest(unittest.TestCase):
         self.assertIn(f"inconclusive: {reason}; +0.5 MiB/h (90%: -2.0 to 3.0 MiB/h)", line)
         self.assertTrue(line.endswith("the smallest leak that matters 1.0 MiB/h"), line)
 
+    def test_the_smallest_leak_sets_the_unit_so_that_it_never_reads_zero(self) -> None:
+        """Growth in GiB/h beside a smallest leak of 1 MiB/h is written in MiB/h, not as a floor of 0.0 GiB/h."""
+        line = trend_line(
+            self._trend(INCONCLUSIVE, -0.4 * 1024 * MIB, -3.5 * 1024 * MIB, 2.9 * 1024 * MIB, "?"), MEMORY
+        )
+        self.assertTrue(
+            line.endswith("-409.6 MiB/h (90%: -3584.0 to 2969.6 MiB/h), the smallest leak that matters 1.0 MiB/h"), line
+        )
+
     def test_no_verdict_line_nests_brackets(self) -> None:
         """Whatever the verdict, a line has no bracket inside another."""
         for verdict in (LEAK, NO_LEAK, INCONCLUSIVE):

@@ -77,12 +77,17 @@ def _per_hour(unit: Unit, name: str) -> str:
     return f"{name}/h" if unit is Unit.BYTES else " handles/h"
 
 
-def _rates(values: list[float | None], unit: Unit, apart: tuple[int, int] | None = None) -> tuple[list[str], str]:
+def _rates(
+    values: list[float | None], unit: Unit, apart: tuple[int, int] | None = None, unit_of: int | None = None
+) -> tuple[list[str], str]:
     """Rates as numbers in one unit (its name apart: ' MiB'), to one decimal, or to as many (up to 3) as
-    show the two values at the indices `apart` as different when they are."""
+    show the two values at the indices `apart` as different when they are. The unit is the one that
+    suits the value at `unit_of`, or the largest."""
     scale, name = 1.0, ""
     if unit is Unit.BYTES:
-        largest = max((abs(value) for value in values if value is not None), default=0.0)
+        chosen = values[unit_of] if unit_of is not None else None
+        known = [abs(value) for value in values if value is not None]
+        largest = abs(chosen) if chosen is not None else max(known, default=0.0)
         for step, label in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB")):
             scale, name = 1024.0**step, f" {label}"
             if largest < 1024.0 ** (step + 1):
@@ -108,7 +113,8 @@ def trend_line(trend: Trend, metric: str) -> str:
     unit = BY_COLUMN[metric].unit
     # The smallest leak that matters in the unit and precision of the interval it is compared with.
     values = [trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour, trend.min_rate_per_hour]
-    (rate, low, high, smallest), name = _rates(values, unit, apart=(2, 3))
+    # In the unit of the smallest leak that matters: the number the others are measured against.
+    (rate, low, high, smallest), name = _rates(values, unit, apart=(2, 3), unit_of=3)
     suffix = _per_hour(unit, name)
     sign = "+" if trend.rate_per_hour >= 0 else ""
     which = "its floor " if trend.decided_by is Evidence.FLOOR else ""
