@@ -9,9 +9,10 @@
 3. The smallest leak that matters (the practical floor): by default the run must grow by
    MIN_SHARE of the process's median size, and by MIN_QUANTA pages or handles, over its length; or a
    rate given with --min-leak-rate.
-4. `leak` when the level or the floor grows significantly (its interval above 0) at that rate or
-   more; `no-leak` only when an interval's upper end is below that rate and the floor does not
-   suggest otherwise; `inconclusive` in between, with about how much longer a run would settle it.
+4. The floor speaks first. `leak` when it grows significantly (its interval above 0) at that rate or
+   more, or when the level does and the floor could be growing too; `no-leak` only when an
+   interval's upper end is below that rate; `inconclusive` in between, with about how much longer a
+   run would settle it.
 
 Values are judged in quanta relative to their median; with a given rate, adding a constant to the
 values changes nothing but the fitted line's intercept.
