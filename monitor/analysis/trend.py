@@ -228,9 +228,11 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     """
     floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
     level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
-    # When both kinds of evidence agree, the stronger is shown.
+    # When both kinds of evidence agree, what survives each drop is shown where there are drops (it is
+    # what a collecting process keeps), else the stronger.
     if floor is not None and _matters(floor, min_slope):
-        if level is not None and _matters(level, min_slope) and level.slope.p_up < floor.slope.p_up:
+        stronger = level is not None and _matters(level, min_slope) and level.slope.p_up < floor.slope.p_up
+        if stronger and floor.source != "drops" and level is not None:
             return Verdict.LEAK, level
         return Verdict.LEAK, floor
     if floor is not None and _bounds(floor, min_slope):
