@@ -3,7 +3,8 @@
     python bench/leak_corpus.py --seed 1 | head
 
 Each case is one series (times in seconds, values in bytes or handles) with a known label: `leak`
-for growth that continues to the end of the run, `no-leak` otherwise. Shapes are drawn from what
+for growth that continues to the end of the run and matters (12.5% to 50% of the process's size, or 8
+descriptors and more), `no-leak` otherwise (a drift of a few pages included). Shapes are drawn from what
 real processes do: noise with heavy tails, 4 KiB pages, GC sawtooths (some with a floor that gains
 far less than a cycle's height), warm-up in one curve or a few steps, strongly autocorrelated wander,
 request churn, leaks whose rate keeps changing or that come in partly freed bursts, descriptor churn,
@@ -63,60 +64,78 @@ def _ramp(n: int, start_frac: float = 0.0) -> np.ndarray:
     return np.clip((x - start_frac) / (1 - start_frac), 0, None)
 
 
-# Memory shapes: f(rng, n) -> values in bytes. Noise spread is `sd`; a leak's total rise is given
-# relative to it, so that "signal to noise" means rise over the run / noise standard deviation.
+# Memory shapes: f(rng, n) -> values in bytes. A leak adds 12.5% to 50% of the process's size over
+# the run, and over 10% of its median: twice the detector's practical floor (5% of the median), so
+# that its label does not depend on that floor. Its noise is given by the signal-to-noise ratio "rise
+# over the run / noise standard deviation". A tiny drift (under half a percent) is no leak.
+def _size_and_rise(rng: Rng) -> tuple[float, float]:
+    """A process's size (bytes) and what a leak adds to it over the run."""
+    size = rng.uniform(20, 300) * MIB
+    return size, size * rng.uniform(0.125, 0.5)
+
+
 def _linear(snr: float) -> Callable[[Rng, int], np.ndarray]:
     def make(rng: Rng, n: int) -> np.ndarray:
-        sd = rng.uniform(64, 512) * 1024
-        return 200 * MIB + snr * sd * _ramp(n) + _noise(rng, n, sd)
+        size, rise = _size_and_rise(rng)
+        return size + rise * _ramp(n) + _noise(rng, n, rise / snr)
 
     return make
 
 
 def _slow(rng: Rng, n: int) -> np.ndarray:
-    # A few pages over the whole run, on a quiet process.
-    return 80 * MIB + rng.integers(12, 40) * PAGE * _ramp(n) + _noise(rng, n, PAGE / 2)
+    """A quiet small process (a few MiB) that leaks a few dozen pages to a few hundred over the run."""
+    size = rng.uniform(2, 8) * MIB
+    return size + size * rng.uniform(0.125, 0.3) * _ramp(n) + _noise(rng, n, PAGE / 2)
+
+
+def _tiny_drift(rng: Rng, n: int) -> np.ndarray:
+    """A quiet process that ends a few pages larger: under half a percent of its size, no leak."""
+    size = rng.uniform(5, 80) * MIB
+    pages = max(3, int(size * rng.uniform(0.0005, 0.005) / PAGE))
+    return size + pages * PAGE * _ramp(n) + _noise(rng, n, PAGE / 2)
 
 
 def _step(rng: Rng, n: int) -> np.ndarray:
     steps = int(rng.integers(5, 9))
-    size = rng.uniform(0.5, 4) * MIB
-    level = np.floor(np.linspace(0, steps, n, endpoint=False)) * size
-    return 150 * MIB + level + _noise(rng, n, size / 10)
+    size, rise = _size_and_rise(rng)
+    level = np.floor(np.linspace(0, steps, n, endpoint=False)) * rise / steps
+    return size + level + _noise(rng, n, rise / steps / 10)
 
 
 def _sawtooth(rising: bool) -> Callable[[Rng, int], np.ndarray]:
     def make(rng: Rng, n: int) -> np.ndarray:
         period = int(rng.integers(max(4, n // 12), max(6, n // 5)))
         height = rng.uniform(5, 30) * MIB
+        size = rng.uniform(2, 4) * height
         phase = (np.arange(n) + rng.integers(0, period)) % period
-        floor = rng.uniform(0.3, 1.0) * height * _ramp(n) if rising else 0.0
-        return 300 * MIB + floor + height * phase / period + _noise(rng, n, height / 50)
+        floor = rng.uniform(0.5, 1.0) * height * _ramp(n) if rising else 0.0
+        return size + floor + height * phase / period + _noise(rng, n, height / 50)
 
     return make
 
 
 def _big_sawtooth(rng: Rng, n: int) -> np.ndarray:
-    """GC cycles whose amplitude is 4 to 12 times what their floor gains over the whole run."""
+    """GC cycles whose amplitude is 4 to 8 times what their floor gains over the whole run (the gain is 12%
+    to 22% of the median, with the cycles' height in it)."""
     cycles = rng.uniform(5, 10)
     height = rng.uniform(5, 30) * MIB
     x = np.arange(n) / n * cycles + rng.uniform(0, 1)
-    floor = height / rng.uniform(4, 12) * _ramp(n)
-    return 300 * MIB + floor + height * (x % 1) + _noise(rng, n, height / 50)
+    gain = height / rng.uniform(4, 8)
+    size = gain * rng.uniform(2, 4)
+    return size + gain * _ramp(n) + height * (x % 1) + _noise(rng, n, height / 50)
 
 
 def _varying_rate(rng: Rng, n: int) -> np.ndarray:
     """A leak whose rate changes every few samples, with pauses (rate 0) among the changes."""
-    sd = rng.uniform(64, 256) * 1024
+    size, rise = _size_and_rise(rng)
     rates = np.empty(n)
     i = 0
     while i < n:
         run = int(rng.integers(2, 7))
         rates[i : i + run] = 0.0 if rng.random() < 0.3 else rng.exponential(1.0)
         i += run
-    rise = rng.uniform(6, 30) * sd
     growth = np.cumsum(rates)
-    return 110 * MIB + rise * growth / max(growth[-1], 1e-9) + _noise(rng, n, sd)
+    return size + rise * growth / max(growth[-1], 1e-9) + _noise(rng, n, rise / rng.uniform(6, 30))
 
 
 def _bursty(rng: Rng, n: int) -> np.ndarray:
@@ -130,7 +149,7 @@ def _bursty(rng: Rng, n: int) -> np.ndarray:
         values[at:] += burst
         values[freed_after:] -= burst * rng.uniform(0.3, 0.8)
         at += int(rng.integers(2, max(3, n // 10)))
-    return 130 * MIB + values + _noise(rng, n, sd)
+    return rng.uniform(0.5, 2) * max(values[-1], MIB) + values + _noise(rng, n, sd)
 
 
 def _request_churn(rng: Rng, n: int) -> np.ndarray:
@@ -149,8 +168,8 @@ def _warm_up_steps(rng: Rng, n: int) -> np.ndarray:
 
 
 def _late_start(rng: Rng, n: int) -> np.ndarray:
-    sd = rng.uniform(64, 256) * 1024
-    return 120 * MIB + rng.uniform(10, 30) * sd * _ramp(n, rng.uniform(0.3, 0.6)) + _noise(rng, n, sd)
+    size, rise = _size_and_rise(rng)
+    return size + rise * _ramp(n, rng.uniform(0.3, 0.6)) + _noise(rng, n, rise / rng.uniform(10, 30))
 
 
 def _flat(rng: Rng, n: int) -> np.ndarray:
@@ -211,6 +230,7 @@ MEMORY_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
     "linear-snr6": (True, _linear(6)),
     "linear-snr20": (True, _linear(20)),
     "slow": (True, _slow),
+    "tiny-drift": (False, _tiny_drift),
     "step": (True, _step),
     "sawtooth-rising-floor": (True, _sawtooth(rising=True)),
     "late-start": (True, _late_start),
@@ -231,13 +251,14 @@ MEMORY_SHAPES: dict[str, tuple[bool, Callable[[Rng, int], np.ndarray]]] = {
 
 
 # Handle shapes: whole numbers of open handles or descriptors.
+# A descriptor leak adds 8 or more (twice the practical floor of 4 handles).
 def _fd_leak(rng: Rng, n: int) -> np.ndarray:
-    leaked = rng.integers(4, 30)
+    leaked = rng.integers(8, 30)
     return 20 + np.floor(leaked * _ramp(n)) + rng.binomial(2, 0.2, n)
 
 
 def _fd_late_leak(rng: Rng, n: int) -> np.ndarray:
-    return 30 + np.floor(rng.integers(5, 25) * _ramp(n, rng.uniform(0.3, 0.6))) + rng.binomial(1, 0.3, n)
+    return 30 + np.floor(rng.integers(8, 25) * _ramp(n, rng.uniform(0.3, 0.6))) + rng.binomial(1, 0.3, n)
 
 
 def _fd_flat(rng: Rng, n: int) -> np.ndarray:
@@ -266,7 +287,7 @@ def _fd_churn(rng: Rng, n: int) -> np.ndarray:
 
 def _fd_slow_leak(rng: Rng, n: int) -> np.ndarray:
     """A few descriptors leaked at random moments, under churn of one descriptor either way."""
-    leaked = int(rng.integers(4, 13))
+    leaked = int(rng.integers(8, 17))
     # One descriptor in each equal share of the run, at a random moment within it: a steady leak.
     opened_at = ((np.arange(leaked) + rng.random(leaked)) * n / leaked).astype(int)
     kept = (np.arange(n)[:, None] >= opened_at[None, :]).sum(axis=1)

@@ -56,14 +56,42 @@ class AnalyzeReportsTest(MonitorTestCase):
             "p_value",
             "hours_to_limit",
             "reason",
+            "decided_by",
+            "level",
+            "floor",
+            "min_leak_rate_per_hour",
+            "min_leak_rate_rule",
+            "judged_from_s",
+            "longer",
         }
         for metric in ("private_memory", "handles_fds"):
             self.assertEqual(set(first["leak"][metric]), documented)
+            for evidence in ("level", "floor"):
+                growth = first["leak"][metric][evidence]
+                self.assertLessEqual({"rate_per_hour", "rate_per_hour_90", "p_value", "points"}, set(growth))
+            self.assertGreater(first["leak"][metric]["min_leak_rate_per_hour"], 0)
         self.assertIs(first["leak"]["private_memory"]["heuristic"], True)
         self.assertEqual(first["leak"]["private_memory"]["verdict"], "leak")
         self.assertAlmostEqual(first["leak"]["private_memory"]["rate_per_hour"], 3600 * MIB, delta=36 * MIB)
         self.assertEqual(first["leak"]["handles_fds"]["verdict"], "leak")
         self.assertEqual(objects[1]["leak"]["private_memory"]["verdict"], "no-leak")
+
+    def test_min_leak_rate_decides_what_counts_as_a_leak(self) -> None:
+        """Eight pages over a 7.65 MB process are no leak by default, and a leak with --min-leak-rate 4KiB/h."""
+        base, _, _ = self.make_dirs()
+        jitter = [0, 1, -1, 1, 0, -1, 0, 1, -1, 0]
+        drift = [7_651_328 + (k * 8 // 39 + jitter[k % 10]) * 4096 for k in range(40)]
+        report = write_report(base / "drift.csv", drift)
+        status, out, err = self.run_in_process("--analyze", str(report), "--json")
+        self.assertEqual(status, 0, err)
+        memory = json.loads(out)["leak"]["private_memory"]
+        self.assertEqual(memory["verdict"], "no-leak")
+        self.assertLess(memory["rate_per_hour_90"][1], memory["min_leak_rate_per_hour"])
+        status, out, err = self.run_in_process("--analyze", str(report), "--json", "--min-leak-rate", "4KiB/h")
+        self.assertEqual(status, 0, err)
+        memory = json.loads(out)["leak"]["private_memory"]
+        self.assertEqual((memory["verdict"], memory["min_leak_rate_per_hour"]), ("leak", 4096.0))
+        self.assertEqual(memory["min_leak_rate_rule"], "--min-leak-rate")
 
     def test_bad_files_are_reported_and_the_rest_analysed(self) -> None:
         """A missing and a malformed report each get one error line; the good one is still analysed; exit 1."""

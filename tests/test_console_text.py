@@ -11,7 +11,7 @@ from typing import Callable
 import pandas as pd
 
 from monitor.analysis.summary import analyze
-from monitor.analysis.trend import LEAK, NO_LEAK, Trend
+from monitor.analysis.trend import INCONCLUSIVE, LEAK, NO_LEAK, Evidence, Trend, Verdict
 from monitor.metrics import CPU, HANDLES, MEMORY, METRICS
 from monitor.output.console import LEAK_MARKER, TERMINAL_COLUMNS, Console, ConsoleSink, format_header, format_row
 from monitor.output.facts import RunFacts
@@ -221,6 +221,57 @@ class LimitLineTest(unittest.TestCase):
     def test_an_unknown_limit_says_nothing_about_it(self) -> None:
         """No limit known: no 'limit' clause."""
         self.assertNotIn("limit", trend_line(self._leak(None), MEMORY))
+
+
+MIB = 1024.0 * 1024.0
+
+
+class VerdictLineTest(unittest.TestCase):
+    def _trend(self, verdict: Verdict, rate: float, low: float, high: float, reason: str) -> Trend:
+        """A verdict whose smallest leak that matters is 1 MiB/h."""
+        return Trend(
+            verdict,
+            rate,
+            low,
+            high,
+            "high",
+            0.2,
+            120,
+            None,
+            reason,
+            0.0,
+            min_rate_per_hour=1.0 * MIB,
+            decided_by=Evidence.LEVEL,
+        )
+
+    def test_no_leak_shows_its_upper_end_under_the_smallest_leak_in_one_unit(self) -> None:
+        """An upper end of 0.999 MiB/h and a floor of 1 MiB/h are told apart, in MiB/h both."""
+        line = trend_line(self._trend(NO_LEAK, 0.5 * MIB, 0.0, 0.999 * MIB, "below"), MEMORY)
+        self.assertTrue(line.endswith("(90%: 0.000 to 0.999 MiB/h), under 1.000 MiB/h"), line)
+
+    def test_inconclusive_says_what_would_settle_it_beside_its_numbers(self) -> None:
+        """An inconclusive line keeps the reason, then the growth and the smallest leak that matters."""
+        reason = "the data cannot yet tell growth that matters from noise: a run about 2 times as long would settle it"
+        line = trend_line(self._trend(INCONCLUSIVE, 0.5 * MIB, -2.0 * MIB, 3.0 * MIB, reason), MEMORY)
+        self.assertIn(f"inconclusive: {reason}; +0.5 MiB/h (90%: -2.0 to 3.0 MiB/h)", line)
+        self.assertTrue(line.endswith("the smallest leak that matters 1.0 MiB/h"), line)
+
+    def test_the_smallest_leak_sets_the_unit_so_that_it_never_reads_zero(self) -> None:
+        """Growth in GiB/h beside a smallest leak of 1 MiB/h is written in MiB/h, not as a floor of 0.0 GiB/h."""
+        line = trend_line(
+            self._trend(INCONCLUSIVE, -0.4 * 1024 * MIB, -3.5 * 1024 * MIB, 2.9 * 1024 * MIB, "?"), MEMORY
+        )
+        self.assertTrue(
+            line.endswith("-409.6 MiB/h (90%: -3584.0 to 2969.6 MiB/h), the smallest leak that matters 1.0 MiB/h"), line
+        )
+
+    def test_no_verdict_line_nests_brackets(self) -> None:
+        """Whatever the verdict, a line has no bracket inside another."""
+        for verdict in (LEAK, NO_LEAK, INCONCLUSIVE):
+            for metric in (MEMORY, HANDLES):
+                line = trend_line(self._trend(verdict, 0.5 * MIB, 0.1 * MIB, 0.9 * MIB, "why"), metric)
+                self.assertEqual(line.count("("), line.count(")"), line)
+                self.assertNotRegex(line, r"\([^()]*\(", line)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from prometheus_client.exposition import generate_latest
 
 from monitor.cli.options import parse_options
 from monitor.errors import UsageError
-from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, METRICS, READ_BYTES
+from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, MEMORY, METRICS, READ_BYTES
 from monitor.output.exporter import ExporterSink, registry_for
 from monitor.stream import ProcessReading, Sample
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, smaps_private_bytes, unique_name
@@ -159,6 +159,23 @@ def sample(index: int, *readings: ProcessReading, cpu_spent: tuple[tuple[int, fl
     """A sample holding these readings, one second apart, and the CPU each root's tree spent."""
     wall = datetime.datetime(2026, 11, 29, 12, 0, index).astimezone()
     return Sample(index, wall, float(index), readings, tuple(1.0 for _ in METRICS), cpu_spent=cpu_spent)
+
+
+class ExporterLeakFloorTest(unittest.TestCase):
+    def _leak_gauge(self, min_rates: dict[str, float] | None) -> int:
+        """procmon_leak for memory after a minute of a 7.65 MB process that gains eight pages, a page either way."""
+        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0, min_rates=min_rates)
+        for index in range(1, 60):
+            memory = 7_651_328.0 + (index * 8 // 59 + (0, 1, -1, 1, 0, -1, 0, 1, -1, 0)[index % 10]) * 4096
+            values = tuple(memory if column == MEMORY else 1.0 for column in METRICS)
+            sink.add(sample(index, ProcessReading(1, "app", values, tuple(0.0 for _ in COUNTER_NAMES))))
+        return sink.snapshot.groups["app"].verdicts[MEMORY][0]
+
+    def test_procmon_leak_follows_the_smallest_leak_rate(self) -> None:
+        """A drift of eight pages is no leak in the exporter's window by default, and a leak with a floor of a
+        page an hour, as --min-leak-rate 4KiB/h sets it."""
+        self.assertEqual(self._leak_gauge(None), 0)
+        self.assertEqual(self._leak_gauge({MEMORY: 4096.0}), 1)
 
 
 class ExporterCountersTest(unittest.TestCase):

@@ -56,6 +56,30 @@ class ParseOptionsTest(unittest.TestCase):
         self.assertEqual(options.logs_dir, Path("output/logs"))
         self.assertEqual(options.sample_count, 4)
 
+    def test_min_leak_rate_takes_a_size_for_memory_and_a_count_for_handles(self) -> None:
+        """--min-leak-rate 5MiB/h sets memory's smallest leak, 10/d handles' (per hour); none by default."""
+        options = parse_options(["-p", "x", "-d", "5", "--min-leak-rate", "5MiB/h", "--min-leak-rate", "10/d"])
+        rates = dict(options.min_leak_rates)
+        self.assertEqual(set(rates), {"private_memory", "handles_fds"})
+        self.assertAlmostEqual(rates["private_memory"], 5 * 1024**2)
+        self.assertAlmostEqual(rates["handles_fds"], 10 / 24)
+        analyze = parse_options(["--analyze", "a.csv", "--min-leak-rate", "512KiB/min"])
+        self.assertAlmostEqual(dict(analyze.min_leak_rates)["private_memory"], 512 * 1024 * 60)
+        self.assertEqual(parse_options(["-p", "x", "-d", "5"]).min_leak_rates, ())
+
+    def test_bad_min_leak_rates_are_one_line_usage_errors(self) -> None:
+        """A rate without a known unit, of 0, or given twice for one metric names the option and the fix."""
+        for rate in (["5MB/h"], ["0/h"], ["-3/h"], ["fast"], ["1/h", "2/h"], ["1MiB", "2GiB/d"]):
+            with self.subTest(rate=rate):
+                argv = ["-p", "x", "-d", "5"]
+                for one in rate:
+                    argv += ["--min-leak-rate", one]
+                with self.assertRaises(UsageError) as caught:
+                    parse_options(argv)
+                message = str(caught.exception)
+                self.assertIn("--min-leak-rate", message)
+                self.assertEqual(len(message.splitlines()), 1)
+
     def test_sample_count_is_exact_for_decimal_fractions(self) -> None:
         """0.3 s / 0.1 s is 3 samples, not the 2 a float division would give."""
         self.assertEqual(parse_options(["-p", "x", "-d", "0.3", "-s", "0.1"]).sample_count, 3)
@@ -165,6 +189,7 @@ class UsageErrorOutputTest(MonitorTestCase):
             "-r DIR, --reports-dir DIR",
             "-l DIR, --logs-dir DIR",
             "--include-children",
+            "--min-leak-rate RATE",
         ):
             self.assertIn(spelling, result.stdout)
         self.assertNotIn("%%", result.stdout)

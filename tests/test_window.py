@@ -91,6 +91,19 @@ class WindowedTrendTest(unittest.TestCase):
         assert trend is not None
         self.assertIsNot(trend.verdict, Verdict.LEAK)
 
+    def test_the_window_judges_by_the_practical_floor_it_is_given(self) -> None:
+        """Eight pages over a 7.65 MB process in the window: no leak by default, a leak at a floor of a page an hour."""
+        jitter = [0, 1, -1, 1, 0, -1, 0, 1, -1, 0]
+        drift = [7_651_328 + (k * 8 // 59 + jitter[k % 10]) * 4096 for k in range(60)]
+        verdicts = []
+        for rate in (None, 4096.0):
+            windowed = WindowedTrend(60, interval_s=1.0, quantum=4096, min_rate_per_hour=rate)
+            for k, value in enumerate(drift):
+                trend = windowed.add(float(k), float(value))
+            assert trend is not None
+            verdicts.append(trend.verdict)
+        self.assertEqual(verdicts, [Verdict.NO_LEAK, Verdict.LEAK])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -31,7 +31,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from monitor.analysis.trend import MAX_POINTS, monotonic_times, reduce_series
+from monitor.analysis.trend_series import MAX_POINTS, monotonic_times, reduce_series
 from monitor.metrics import METRIC_TABLE, Metric, Unit
 
 # The first fifth of the compared time is warm-up (start-up, caches filling, a JIT): left out of the levels.
@@ -178,8 +178,8 @@ def _compare_metric(
     )
     if min(len(yb), len(yc)) < MIN_SAMPLES:
         return counted
-    tb, yb = reduce_series(tb, yb, MAX_POINTS)
-    tc, yc = reduce_series(tc, yc, MAX_POINTS)
+    tb, yb, _ = reduce_series(tb, yb, MAX_POINTS)
+    tc, yc, _ = reduce_series(tc, yc, MAX_POINTS)
     level_b, level_c = typical_level(yb), typical_level(yc)
     low, high = change_interval(tb, yb, tc, yc)
     change = level_c - level_b

@@ -37,9 +37,13 @@ class RunAnalysis:
         return any(leak.trend.verdict is Verdict.LEAK for leak in self.leaks.values())
 
 
-def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = None) -> RunAnalysis:
+def analyze(
+    frame: pd.DataFrame,
+    headroom: Mapping[str, float | None] | None = None,
+    min_rates: Mapping[str, float] | None = None,
+) -> RunAnalysis:
     """Averages and leak verdicts of a report's rows (with an elapsed_s column); `headroom` is what is left
-    before each metric's limit."""
+    before each metric's limit, `min_rates` the smallest growth per hour called a leak, for the metrics given."""
     samples = len(frame)
     # A metric the report has no column for (an older report), or no value in, has no average or peak.
     present = [metric for metric in METRICS if metric in frame.columns and frame[metric].notna().any()]
@@ -60,7 +64,13 @@ def analyze(frame: pd.DataFrame, headroom: Mapping[str, float | None] | None = N
         given = np.isfinite(values)
         leaks[metric.column] = MetricLeak(
             heuristic=readme_heuristic(values[given]),
-            trend=detect_trend(times[given], judged[given], metric.quantum, (headroom or {}).get(metric.column)),
+            trend=detect_trend(
+                times[given],
+                judged[given],
+                metric.quantum,
+                (headroom or {}).get(metric.column),
+                min_rate_per_hour=(min_rates or {}).get(metric.column),
+            ),
         )
     return RunAnalysis(samples, averages, leaks, peaks)
 

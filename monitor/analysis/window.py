@@ -56,7 +56,9 @@ class WindowedTrend:
 
     `share` is the part of the sampling interval this window's analysis may take on average; several
     windows analysed on one tick split ANALYSIS_SHARE between them. `refresh_s` spaces the analyses
-    further, by sample time: a verdict over an hour's window moves little in a few seconds.
+    further, by sample time: a verdict over an hour's window moves little in a few seconds. The verdict
+    is the end-of-run summary's, practical floor included: `min_rate_per_hour`, or by default a share
+    of the window's median over the window's length.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class WindowedTrend:
         share: float = ANALYSIS_SHARE,
         clock: Callable[[], float] = time.perf_counter,
         refresh_s: float = 0.0,
+        min_rate_per_hour: float | None = None,
     ) -> None:
         self.window = SlidingWindow(capacity)
         self._interval_s = interval_s
@@ -74,6 +77,7 @@ class WindowedTrend:
         self._share = share
         self._clock = clock
         self._refresh_s = refresh_s
+        self._min_rate_per_hour = min_rate_per_hour
         self._last_analysis_s = -math.inf
         self._first_s: float | None = None
         self._ticks_to_wait = 0
@@ -97,7 +101,13 @@ class WindowedTrend:
         self._last_analysis_s = time_s
         started = self._clock()
         times, values = self.window.arrays()
-        self.trend = detect_trend(times, values, self._quantum, headroom() if headroom is not None else None)
+        self.trend = detect_trend(
+            times,
+            values,
+            self._quantum,
+            headroom() if headroom is not None else None,
+            min_rate_per_hour=self._min_rate_per_hour,
+        )
         self.analyses += 1
         cost_s = self._clock() - started
         # Wait long enough that this analysis, spread over the ticks until the next, stays within its share.

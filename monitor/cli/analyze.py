@@ -53,7 +53,7 @@ def analyze_reports(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
             continue
         analysed = []
         for one in series:  # each summary printed as soon as it is known: a detail CSV may hold many processes
-            analysis = analyze(one.frame)
+            analysis = analyze(one.frame, min_rates=dict(options.min_leak_rates))
             analysed.append((one, analysis))
             leak_found |= analysis.leak_found
             if options.json:

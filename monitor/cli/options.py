@@ -13,6 +13,7 @@ from typing import NoReturn, Sequence
 
 from monitor import __version__
 from monitor.errors import UsageError
+from monitor.metrics import HANDLES, MEMORY
 
 DEFAULT_INTERVAL = "5"
 # Below a millisecond the clock would only spin; beyond a year a run is a mistake (and overflows dates).
@@ -58,6 +59,8 @@ class Options:
     tolerance_pct: float = DEFAULT_TOLERANCE_PCT
     fail_on_regression: bool = False
     compare_plot: bool = False  # --plot with --compare: the chart of both runs
+    # --min-leak-rate: (metric column, growth per hour) pairs; a metric left out keeps the default.
+    min_leak_rates: tuple[tuple[str, float], ...] = ()
 
     @property
     def process_name(self) -> str | None:
@@ -250,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit with status 3 when the trend detector finds a memory or handle leak",
     )
+    parser.add_argument(
+        "--min-leak-rate",
+        type=_leak_rate,
+        action="append",
+        metavar="RATE",
+        help="the smallest growth called a leak, e.g. 5MiB/h for memory or 10/h for handles (once each); "
+        "default: 5%% of the median over the run",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors and log every sample")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -303,6 +314,7 @@ def parse_options(argv: Sequence[str]) -> Options:
             quiet=args.quiet,
             plot=args.plot,
             fail_on_leak=args.fail_on_leak,
+            min_leak_rates=_leak_rates(args.min_leak_rate),
         )
     if (args.json or args.plot) and args.compare is None:
         raise UsageError("--json and --plot go with --analyze REPORT.csv or --compare BASELINE.csv")
@@ -346,6 +358,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         tolerance_pct=_tolerance(args),
         fail_on_regression=args.fail_on_regression,
         compare_plot=args.plot,
+        min_leak_rates=_leak_rates(args.min_leak_rate),
     )
 
 
@@ -413,6 +426,37 @@ def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list
             f"argument --window: {args.window} s holds fewer than 8 samples at {at}; "
             f"give a window of at least 8 sampling intervals ({float(8 * args.sampling):g} s), or a shorter -s"
         )
+
+
+_SIZES = {"B": 1, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
+_PER = {"S": 3600.0, "MIN": 60.0, "H": 1.0, "D": 1 / 24}
+_RATE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]iB|B)?\s*(?:/\s*(s|min|h|d))?", re.IGNORECASE)
+
+
+def _leak_rate(text: str) -> tuple[str, float]:
+    """Parse --min-leak-rate: a size per time for memory (5MiB/h), a count per time for handles (10/h)."""
+    found = _RATE.fullmatch(text.strip())
+    if not found:
+        raise argparse.ArgumentTypeError(
+            f"expected a growth per hour such as 5MiB/h (memory) or 10/h (handles), got {text!r}"
+        )
+    number, size, per = found.groups()
+    rate = float(number) * _PER[(per or "h").upper()]
+    if not (math.isfinite(rate) and rate > 0):
+        raise argparse.ArgumentTypeError(f"must be a growth above 0, got {text!r}")
+    return (MEMORY, rate * _SIZES[size.upper()]) if size else (HANDLES, rate)
+
+
+def _leak_rates(given: list[tuple[str, float]] | None) -> tuple[tuple[str, float], ...]:
+    """The --min-leak-rate values, at most one per metric."""
+    rates = tuple(given or ())
+    metrics = [metric for metric, _ in rates]
+    if len(set(metrics)) != len(metrics):
+        raise UsageError(
+            "argument --min-leak-rate: given twice for the same metric; give it once with a size "
+            "(memory, e.g. 5MiB/h) and once without (handles, e.g. 10/h)"
+        )
+    return rates
 
 
 def _pattern(text: str) -> str:

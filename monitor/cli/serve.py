@@ -68,6 +68,7 @@ def serve(options: Options, console: Console) -> ExitStatus:
         labels=labels,
         per_pid=options.per_pid,
         headroom=_headroom(watched, label_of),
+        min_rates=dict(options.min_leak_rates),
     )
     places = {LOG_SUFFIX: logs_dir}
     if options.write_reports:

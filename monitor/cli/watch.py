@@ -233,7 +233,7 @@ def _finish(
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
     options, target, paths, log, console, stop = run.options, run.target, run.paths, run.log, run.console, run.stop
     frame = frame_sink.frame()
-    analysis = analyze(frame, result.headroom)
+    analysis = analyze(frame, result.headroom, dict(options.min_leak_rates))
     per_process = facts.whole_run_verdicts() if len(result.processes) > 1 else {}
     pids = [] if options.pid is not None and list(result.processes) == [options.pid] else list(result.processes)
     summary = Summary(target.label, analysis, pids, per_process, result.denied)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence, Union
+from typing import Callable, Iterator, Mapping, Sequence, Union
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -64,7 +64,8 @@ class ExporterSink(Sink):
     """Turns the sample stream into what /metrics serves.
 
     `label_of(pid, name)` gives a process's `name` label; `window` is how many of the most recent
-    samples the leak verdicts look at; `headroom(label)` what is left before each metric's limit.
+    samples the leak verdicts look at; `headroom(label)` what is left before each metric's limit;
+    `min_rates` the smallest growth per hour called a leak, for the metrics given (else the default).
     """
 
     def __init__(
@@ -75,12 +76,14 @@ class ExporterSink(Sink):
         labels: tuple[str, ...] = (),
         per_pid: bool = False,
         headroom: Callable[[str], dict[str, float | None]] | None = None,
+        min_rates: Mapping[str, float] | None = None,
     ) -> None:
         self._label_of = label_of
         self._window = window
         self._interval_s = interval_s
         self.per_pid = per_pid
         self._headroom = headroom
+        self._min_rates = dict(min_rates or {})
         self._groups: dict[str, Group] = {}
         self._windows: dict[tuple[str, str], WindowedTrend] = {}
         self._last_counters: dict[int, tuple[float | None, ...]] = {}
@@ -176,7 +179,14 @@ class ExporterSink(Sink):
                 # Every window analysed on one tick shares the analysis' part of the interval.
                 share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._groups), 1))
                 refresh_s = self._window * self._interval_s / REFRESHES_PER_WINDOW
-                windowed = WindowedTrend(self._window, self._interval_s, metric.quantum, share, refresh_s=refresh_s)
+                windowed = WindowedTrend(
+                    self._window,
+                    self._interval_s,
+                    metric.quantum,
+                    share,
+                    refresh_s=refresh_s,
+                    min_rate_per_hour=self._min_rates.get(metric.column),
+                )
                 self._windows[key] = windowed
             value = trend_value(metric, group.totals) if group.processes else None
             trend = windowed.trend

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from monitor.analysis.summary import RunAnalysis
+from monitor.analysis.trend import Growth
 
 
 def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -25,6 +26,13 @@ def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] |
             "p_value": trend.p_value,
             "hours_to_limit": trend.hours_to_limit,
             "reason": trend.reason,
+            "decided_by": None if trend.decided_by is None else trend.decided_by.value,
+            "level": growth_document(trend.level),
+            "floor": growth_document(trend.floor),
+            "min_leak_rate_per_hour": trend.min_rate_per_hour,
+            "min_leak_rate_rule": trend.min_rate_rule,
+            "judged_from_s": trend.judged_from_s,
+            "longer": trend.longer,
         }
     document = {
         "file": str(file),
@@ -34,6 +42,22 @@ def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] |
         "leak": leak,
     }
     return finite(document | dict(run or {}))
+
+
+def growth_document(growth: Growth | None) -> dict[str, Any] | None:
+    """One kind of evidence's growth: its rate per hour, 90% interval, p-value and the points it rests on."""
+    if growth is None:
+        return None
+    document: dict[str, Any] = {
+        "rate_per_hour": growth.rate_per_hour,
+        "rate_per_hour_90": [growth.low_per_hour, growth.high_per_hour],
+        "p_value": growth.p_value,
+        "points": growth.points,
+        "effective_points": growth.effective_points,
+    }
+    if growth.source:
+        document["from"] = growth.source
+    return document
 
 
 def finite(value: Any) -> Any:

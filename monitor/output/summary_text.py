@@ -7,10 +7,10 @@ from typing import Mapping, Sequence
 
 from monitor.analysis.running import HEURISTIC_MIN_SAMPLES, HeuristicResult
 from monitor.analysis.summary import RunAnalysis
-from monitor.analysis.trend import Trend, Verdict
+from monitor.analysis.trend import Evidence, Trend, Verdict
 from monitor.metrics import BY_COLUMN, HEURISTIC_METRIC, LEAK_CHECKED, METRIC_TABLE, Unit
 from monitor.output.log import denied_sentences
-from monitor.output.units import NOT_AVAILABLE, format_amount, format_value, plural, processes_and_pids
+from monitor.output.units import NOT_AVAILABLE, format_amount, plural, processes_and_pids
 
 LEAK_WARNING = "WARNING: potential memory leak detected"
 NO_LEAK = "No memory leak detected"
@@ -63,27 +63,65 @@ def missed_ticks_sentence(missed: int, due: int, interval_s: float, so_far: bool
 
 
 def format_rate(trend: Trend, metric: str) -> str:
-    """'+42.1 MiB/h (90%: 38.0 MiB to 46.3 MiB)' or '+3.0 handles/h (90%: 2.1 to 3.9)'; 'n/a' where unknown."""
+    """'+42.1 MiB/h (90%: 38.0 to 46.3 MiB/h)' or '+3.0 handles/h (90%: 2.1 to 3.9 handles/h)'; 'n/a' where unknown."""
     unit = BY_COLUMN[metric].unit
-    suffix = "/h" if unit is Unit.BYTES else " handles/h"
     if trend.rate_per_hour is None:
-        return f"{NOT_AVAILABLE}{suffix}"
+        return f"{NOT_AVAILABLE}{_per_hour(unit, '')}"
+    (rate, low, high), name = _rates([trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour], unit)
+    suffix = _per_hour(unit, name)
     sign = "+" if trend.rate_per_hour >= 0 else ""
-    low, high = format_value(trend.rate_low_per_hour, unit), format_value(trend.rate_high_per_hour, unit)
-    return f"{sign}{format_value(trend.rate_per_hour, unit)}{suffix} (90%: {low} to {high})"
+    return f"{sign}{rate}{suffix} (90%: {low} to {high}{suffix})"
+
+
+def _per_hour(unit: Unit, name: str) -> str:
+    return f"{name}/h" if unit is Unit.BYTES else " handles/h"
+
+
+def _rates(
+    values: list[float | None], unit: Unit, apart: tuple[int, int] | None = None, unit_of: int | None = None
+) -> tuple[list[str], str]:
+    """Rates as numbers in one unit (its name apart: ' MiB'), to one decimal, or to as many (up to 3) as
+    show the two values at the indices `apart` as different when they are. The unit is the one that
+    suits the value at `unit_of`, or the largest."""
+    scale, name = 1.0, ""
+    if unit is Unit.BYTES:
+        chosen = values[unit_of] if unit_of is not None else None
+        known = [abs(value) for value in values if value is not None]
+        largest = abs(chosen) if chosen is not None else max(known, default=0.0)
+        for step, label in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB")):
+            scale, name = 1024.0**step, f" {label}"
+            if largest < 1024.0 ** (step + 1):
+                break
+    texts: list[str] = []
+    for decimals in range(1, 4):
+        texts = [NOT_AVAILABLE if v is None else f"{v / scale:.{decimals}f}" for v in values]
+        if apart is None or values[apart[0]] == values[apart[1]] or texts[apart[0]] != texts[apart[1]]:
+            break
+    return texts, name
 
 
 def trend_line(trend: Trend, metric: str) -> str:
-    """The trend detector's verdict on one metric as one line."""
+    """The trend detector's verdict on one metric as one line; its words never contradict its numbers."""
     title = BY_COLUMN[metric].trend_title
     if trend.verdict is Verdict.LEAK:
-        line = f"{title}: LEAK, {format_rate(trend, metric)}, {trend.confidence} confidence"
+        line = f"{title}: LEAK, {format_rate(trend, metric)}, {trend.confidence} confidence: {trend.reason}"
         if trend.hours_to_limit is not None:
             line += f"; at this rate {BY_COLUMN[metric].limit} in about {_duration(trend.hours_to_limit)}"
         return line
-    if trend.verdict is Verdict.INCONCLUSIVE:
-        return f"{title}: inconclusive: {trend.reason}"
-    return f"{title}: no leak: {trend.reason}; {format_rate(trend, metric)}"
+    if trend.rate_per_hour is None or trend.min_rate_per_hour is None:
+        return f"{title}: {'no leak' if trend.verdict is Verdict.NO_LEAK else 'inconclusive'}: {trend.reason}"
+    unit = BY_COLUMN[metric].unit
+    # The smallest leak that matters in the unit and precision of the interval it is compared with.
+    values = [trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour, trend.min_rate_per_hour]
+    # In the unit of the smallest leak that matters: the number the others are measured against.
+    (rate, low, high, smallest), name = _rates(values, unit, apart=(2, 3), unit_of=3)
+    suffix = _per_hour(unit, name)
+    sign = "+" if trend.rate_per_hour >= 0 else ""
+    which = "its floor " if trend.decided_by is Evidence.FLOOR else ""
+    growth = f"{which}{sign}{rate}{suffix} (90%: {low} to {high}{suffix})"
+    if trend.verdict is Verdict.NO_LEAK:
+        return f"{title}: no leak: {trend.reason}; {growth}, under {smallest}{suffix}"
+    return f"{title}: inconclusive: {trend.reason}; {growth}, the smallest leak that matters {smallest}{suffix}"
 
 
 def _duration(hours: float) -> str:

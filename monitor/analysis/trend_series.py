@@ -1,0 +1,108 @@
+"""A series made ready for the leak verdict: times that run forward, a bounded number of points, the
+part of the run that is judged, and the floor (what survives each collection or wave of churn).
+
+The floor is read from the drops: a process that collects garbage, or finishes a wave of work, falls
+sharply to what it keeps, then climbs again. The lowest point after each deep drop, up to the next, is
+what survived that drop. Where there are too few drops (steady noise, a staircase, slow churn), the
+floor is the lowest point of each of a few equal stretches (window minima).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Longer series are reduced to this many equal-time bins (the median of each for the level, its
+# minimum for the floor): enough to judge any trend that matters, and the cost stays bounded.
+MAX_POINTS = 2000
+# The first third of the run is not judged: growth that stops within it (start-up, caches filling,
+# a heap sizing itself) is a warm-up, not a leak.
+WARM_UP_SHARE = 1 / 3
+# A drop is a fall deeper than this many robust spreads of the steps, and than MIN_DROP_QUANTA.
+DROP_SPREADS = 4.0
+MIN_DROP_QUANTA = 3.0
+# A drop frees at least this share of what the deepest drops free (their 90th percentile): a
+# shallower one is a dip within a cycle, or a wave that fell only part of the way.
+MIN_FREED = 0.5
+DEEP_DROP_QUANTILE = 0.9
+# The floor needs this many points, from drops or else from stretches of at least MIN_STRETCH_POINTS.
+MIN_FLOOR_POINTS = 4
+FLOOR_STRETCHES = 8
+MIN_STRETCH_POINTS = 3
+MAD_TO_SD = 1.4826
+
+
+def monotonic_times(t: np.ndarray) -> np.ndarray:
+    """Times from 0 that always move forward: a step back or a tie (clock set back, coarse stamps) is repaired.
+
+    Each non-positive step becomes the median positive step, then all steps are scaled so that the
+    run keeps the length its forward steps add up to; samples stay in the order they were taken.
+    """
+    steps = np.diff(t)
+    forward = steps > 0
+    if forward.all():
+        return t - t[0]
+    typical = float(np.median(steps[forward])) if forward.any() else 1.0
+    repaired = np.where(forward, steps, typical)
+    span = float(steps[forward].sum())
+    if span > 0:
+        repaired *= span / float(repaired.sum())
+    return np.concatenate(([0.0], np.cumsum(repaired)))
+
+
+def reduce_series(
+    t: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, levels, floors): the series itself if short, else per equal-time bin its median time,
+    median value and lowest value."""
+    if len(y) <= max_points:
+        return t, y, y
+    width = (t[-1] - t[0]) / max_points
+    bins = np.minimum(((t - t[0]) / width).astype(np.int64), max_points - 1)
+    # Times run forward, so each bin is one contiguous stretch; sort values within their bin only.
+    order = np.lexsort((y, bins))
+    starts = np.flatnonzero(np.r_[True, np.diff(bins) != 0])
+    counts = np.diff(np.r_[starts, len(y)])
+    low, high = starts + (counts - 1) // 2, starts + counts // 2
+    sorted_y = y[order]
+    return (t[low] + t[high]) / 2, (sorted_y[low] + sorted_y[high]) / 2, sorted_y[starts]
+
+
+def judged_from(t: np.ndarray) -> float:
+    """The time from which the run is judged: the end of its first third."""
+    return float(t[0] + (t[-1] - t[0]) * WARM_UP_SHARE)
+
+
+def drops(y: np.ndarray) -> np.ndarray:
+    """Index of the last falling step of each deep drop of `y` (in quanta): where a collection or a wave ends."""
+    steps = np.diff(y)
+    if len(steps) < 2:
+        return np.empty(0, dtype=np.int64)
+    centre = float(np.median(steps))
+    spread = MAD_TO_SD * float(np.median(np.abs(steps - centre)))
+    falling = np.flatnonzero(steps < centre - max(DROP_SPREADS * spread, MIN_DROP_QUANTA))
+    if not len(falling):
+        return falling
+    # A drop over several samples is one drop, from its first falling step to its last.
+    firsts = falling[~np.isin(falling - 1, falling)]
+    lasts = falling[~np.isin(falling + 1, falling)]
+    depths = y[firsts] - y[lasts + 1]
+    return lasts[depths >= MIN_FREED * float(np.quantile(depths, DEEP_DROP_QUANTILE))]
+
+
+def floor_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """(times, values, how) of the floor from `start` on: the lowest point after each deep drop ("drops"),
+    else the lowest point of each of a few equal stretches ("stretches"); empty when there are too few."""
+    ends = drops(y)
+    bounds = np.r_[ends + 1, len(y)]
+    lowest = [a + int(np.argmin(y[a:b])) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    # The drop before `start` counts when what it left lasts into the judged part.
+    kept = [i for i, b in zip(lowest, bounds[1:]) if t[b - 1] >= start]
+    if len(kept) >= MIN_FLOOR_POINTS:
+        return t[kept], y[kept], "drops"
+    judged = np.flatnonzero(t >= start)
+    stretches = min(FLOOR_STRETCHES, len(judged) // MIN_STRETCH_POINTS)
+    if stretches < MIN_FLOOR_POINTS:
+        return np.empty(0), np.empty(0), ""
+    parts = np.array_split(judged, stretches)
+    lowest = [int(part[np.argmin(y[part])]) for part in parts]
+    return t[lowest], y[lowest], "stretches"
