@@ -16,9 +16,10 @@ class FullLogsTest(MonitorTestCase):
         logs = mounted_tmpfs(self, reports.parent / "tiny-logs", "64k")
         name = unique_name("full-log")
         self.start_workload(name)
-        # One page left: the log fills after a few dozen per-sample lines.
+        # One page left: the log fills after a few dozen lines of samples.
         (logs / "filler").write_bytes(b"\0" * (60 * 1024))
-        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.01", "-r", str(reports), "-l", str(logs))
+        # --debug logs every sample, so the log fills within the run.
+        result = self.run_monitor("-p", name, "-d", "3", "-s", "0.01", "--debug", "-r", str(reports), "-l", str(logs))
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertOneLineError(result.stderr)
         self.assertIn(f"logs directory '{logs}'", result.stderr)
