@@ -101,9 +101,13 @@ def chart_title(title: str, width: int = TITLE_COLUMNS, lines: int = TITLE_LINES
 
 def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Path) -> None:
     """Draw every metric of the table on a shared time axis and save a PNG at `path`, whole or not at all."""
+    save_figure(draw_chart(frame, analysis, title), path)
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Save a figure as a PNG at `path`, whole or not at all (written aside, then renamed), and close it."""
     import matplotlib.pyplot as plt
 
-    figure = draw_chart(frame, analysis, title)
     partial = path.with_name(path.name + ".partial")
     try:
         figure.savefig(partial, dpi=100, format="png")

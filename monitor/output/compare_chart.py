@@ -6,7 +6,6 @@ the mean of each of at most MAX_BINS time slices over its min-max band.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from monitor.analysis.compare import Change, Comparison, RunSeries
 from monitor.metrics import BY_COLUMN, METRIC_TABLE, Unit
-from monitor.output.chart import BAND_FILL_ALPHA, chart_title, envelope, value_limits
+from monitor.output.chart import BAND_FILL_ALPHA, chart_title, envelope, save_figure, value_limits
 from monitor.output.compare_text import format_amount, metric_name, spans_differ
 
 if TYPE_CHECKING:
@@ -31,18 +30,7 @@ def write_comparison_chart(
     baseline: RunSeries, candidate: RunSeries, comparison: Comparison, title: str, path: Path
 ) -> None:
     """Draw the comparison and save a PNG at `path`, whole or not at all."""
-    import matplotlib.pyplot as plt
-
-    figure = draw_comparison(baseline, candidate, comparison, title)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        figure.savefig(partial, dpi=100, format="png")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(figure)
+    save_figure(draw_comparison(baseline, candidate, comparison, title), path)
 
 
 def compared_columns(baseline: RunSeries, candidate: RunSeries, comparison: Comparison) -> list[str]:
