@@ -122,9 +122,10 @@ class LaunchedTreeTest(MonitorTestCase):
 @LINUX_ONLY
 class LaunchedEndToEndTest(MonitorTestCase):
     def test_nothing_the_command_started_outlives_the_monitor(self) -> None:
-        """main.py -d 2 -s 1 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM) said once, no process left."""
+        """main.py -d 3 -s 0.25 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM) said once, no process left."""
         _, reports, logs = self.make_dirs()
-        result = self.run_monitor("-d", "2", "-s", "1", *self.out_args, "--", "sh", "-c", "sleep 40; echo done")
+        # A dozen ticks: on a busy machine a late tick is skipped, and sleep must still be sampled after its fork.
+        result = self.run_monitor("-d", "3", "-s", "0.25", *self.out_args, "--", "sh", "-c", "sleep 40; echo done")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("was terminated (status 143, SIGTERM)", result.stdout)
         log = only_file(logs, "*.log").read_text(encoding="utf-8")
