@@ -122,7 +122,7 @@ class LaunchedTreeTest(MonitorTestCase):
 @LINUX_ONLY
 class LaunchedEndToEndTest(MonitorTestCase):
     def test_nothing_the_command_started_outlives_the_monitor(self) -> None:
-        """main.py -d 3 -s 0.25 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM) said once, no process left."""
+        """-d 3 -s 0.25 -- sh -c 'sleep 40; echo done': exit 0, status 143 (SIGTERM) said once, no process left."""
         _, reports, logs = self.make_dirs()
         # A dozen ticks: on a busy machine a late tick is skipped, and sleep must still be sampled after its fork.
         result = self.run_monitor("-d", "3", "-s", "0.25", *self.out_args, "--", "sh", "-c", "sleep 40; echo done")
