@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.leak_eval import scores  # noqa: E402 - after the path is set
+
 TRACES = ROOT / "bench" / "real_corpus" / "traces"
 MANIFEST = "manifest.csv"
 LENGTHS = (30, 120, 400)
@@ -118,13 +122,8 @@ def judge(traces: Path, rows: list[dict[str, str]]) -> list[Case]:
 def score(cases: list[Case], metric: str, samples: int) -> Row:
     """One metric's scores at one length, with the targets it misses."""
     subset = [c for c in cases if c.metric == metric and c.samples == samples]
-    said = [(c.leak, c.verdict == "leak") for c in subset]
-    tp = sum(truth and leak for truth, leak in said)
-    fp = sum(leak and not truth for truth, leak in said)
-    fn = sum(truth and not leak for truth, leak in said)
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = scores([(c.leak, c.verdict == "leak") for c in subset])
+    fp = sum(c.verdict == "leak" and not c.leak for c in subset)
     missed = sum(c.leak and c.verdict == "no-leak" for c in subset)
     inconclusive = sum(c.verdict == "inconclusive" for c in subset) / len(subset) if subset else 0.0
     failures = []
