@@ -23,12 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.analysis.summary import analyze
+from monitor.cli.pipeline import open_run
 from monitor.output.chart import write_chart
 from monitor.output.console import Console, ConsoleSink
-from monitor.output.csv_report import DetailSink, ReportSink
-from monitor.output.facts import RunFacts
+from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX
 from monitor.output.frame import FrameSink
-from monitor.output.log import LogSink, run_log
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary
 from monitor.sampling import finders, targets
@@ -65,23 +64,20 @@ class Checkpoints(Sink):
 
 def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[str, object]:
     """Run `samples` ticks against `pid`, then the end of the run; CPU seconds per checkpoint, end time, peak RSS."""
-    report_path, detail_path, log_path = (folder / name for name in ("soak.csv", "soak_processes.csv", "soak.log"))
-    for path in (report_path, detail_path):
-        path.touch()  # claimed first, as main.py claims its files
     checkpoints_sink = Checkpoints(set(checkpoints), samples)
-    with run_log(log_path) as log, open(os.devnull, "w") as devnull:
-        facts = RunFacts()
-        frame = FrameSink(facts)
-        sinks = [facts, frame, ReportSink(report_path, facts), DetailSink(detail_path, facts), LogSink(log, facts)]
-        sinks.append(ConsoleSink(Console(devnull), facts, 0.0001, samples * 0.0001, samples))
-        sinks.append(checkpoints_sink)
-        session = Session(targets.TargetSet(finders.by_pid(pid)))
-        session.start()
+    session = Session(targets.TargetSet(finders.by_pid(pid)))
+    places = {REPORT_SUFFIX: folder, DETAIL_SUFFIX: folder, LOG_SUFFIX: folder}
+    with open_run(session, "soak", places) as pipeline, open(os.devnull, "w") as devnull:
+        frame = pipeline.add(FrameSink(pipeline.facts))
+        pipeline.write_reports()
+        pipeline.log_samples(every_sample=True)
+        pipeline.add(ConsoleSink(Console(devnull), pipeline.facts, 0.0001, samples * 0.0001, samples))
+        pipeline.add(checkpoints_sink)
+        pipeline.start()
         # A 0.1 ms interval fires back to back; ticks it cannot honour are skipped, so many more are planned
         # than needed: the checkpoints end the run at its last sample.
-        session.run(0.0001, 1000 * samples, sinks, checkpoints_sink)
-        for sink in sinks:
-            sink.close()
+        pipeline.run(0.0001, 1000 * samples, checkpoints_sink)
+        pipeline.close()
         cpu_at = checkpoints_sink.cpu_at
         sampling_peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         # The end of a run as main.py does it: analysis, summary, JSON and chart.
@@ -89,8 +85,8 @@ def soak(pid: int, samples: int, checkpoints: list[int], folder: Path) -> dict[s
         table = frame.frame()
         analysis = analyze(table, headroom([]))
         for line in format_summary(Summary("soak", analysis)):
-            log.info(line)
-        write_json(folder / "soak.json", summary_document(report_path, analysis))
+            pipeline.log.info(line)
+        write_json(folder / "soak.json", summary_document(pipeline.paths[REPORT_SUFFIX], analysis))
         write_chart(table, analysis, "soak", folder / "soak.png")
         end_s = time.perf_counter() - ended
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

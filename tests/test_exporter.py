@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prometheus_client.exposition import generate_latest
 
-from monitor.cli.options import parse_options
+from monitor.cli.options import ServeOptions, parse_options
 from monitor.errors import UsageError
 from monitor.metrics import COUNTER_NAMES, CPU_SECONDS, MEMORY, METRICS, READ_BYTES
 from monitor.output.exporter import ExporterSink, registry_for
@@ -342,10 +342,11 @@ class ServeOptionsTest(unittest.TestCase):
     def test_serve_takes_several_names_and_needs_no_duration(self) -> None:
         """--serve with two -p and no -d runs until stopped, on the loopback address by default."""
         options = parse_options(["--serve", "9877", "-p", "a", "-p", "b", "-s", "0.5"])
-        self.assertEqual(options.serve, ("127.0.0.1", 9877))
-        self.assertEqual(options.process_names, ("a", "b"))
+        assert isinstance(options, ServeOptions), options
+        self.assertEqual(options.address, ("127.0.0.1", 9877))
+        self.assertEqual(options.selection.process_names, ("a", "b"))
         self.assertEqual(options.window_samples, 7200)
-        self.assertFalse(options.write_reports)
+        self.assertIsNone(options.reports_dir)
 
     def test_serve_options_are_checked(self) -> None:
         """Bad ports, several -p without --serve, a window under 8 samples, --per-pid alone and --fail-on-leak

@@ -8,7 +8,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from monitor.cli.options import parse_options
+from monitor.cli.options import AnalyzeOptions, CompareOptions, ServeOptions, WatchOptions, parse_options
 from monitor.errors import UsageError
 from tests.helpers import MAIN, MonitorTestCase
 
@@ -47,10 +47,17 @@ OUT_OF_RANGE = [
 ]
 
 
+def watch_options(argv: list[str]) -> WatchOptions:
+    """The options of a monitoring run; fails the test for any other mode."""
+    options = parse_options(argv)
+    assert isinstance(options, WatchOptions), options
+    return options
+
+
 class ParseOptionsTest(unittest.TestCase):
     def test_defaults_match_the_readme(self) -> None:
         """-s defaults to 5, reports and logs to output/reports and output/logs."""
-        options = parse_options(["-p", "chrome", "-d", "20"])
+        options = watch_options(["-p", "chrome", "-d", "20"])
         self.assertEqual(options.interval_s, 5.0)
         self.assertEqual(options.reports_dir, Path("output/reports"))
         self.assertEqual(options.logs_dir, Path("output/logs"))
@@ -58,14 +65,30 @@ class ParseOptionsTest(unittest.TestCase):
 
     def test_min_leak_rate_takes_a_size_for_memory_and_a_count_for_handles(self) -> None:
         """--min-leak-rate 5MiB/h sets memory's smallest leak, 10/d handles' (per hour); none by default."""
-        options = parse_options(["-p", "x", "-d", "5", "--min-leak-rate", "5MiB/h", "--min-leak-rate", "10/d"])
+        options = watch_options(["-p", "x", "-d", "5", "--min-leak-rate", "5MiB/h", "--min-leak-rate", "10/d"])
         rates = dict(options.min_leak_rates)
         self.assertEqual(set(rates), {"private_memory", "handles_fds"})
         self.assertAlmostEqual(rates["private_memory"], 5 * 1024**2)
         self.assertAlmostEqual(rates["handles_fds"], 10 / 24)
         analyze = parse_options(["--analyze", "a.csv", "--min-leak-rate", "512KiB/min"])
+        assert isinstance(analyze, AnalyzeOptions), analyze
         self.assertAlmostEqual(dict(analyze.min_leak_rates)["private_memory"], 512 * 1024 * 60)
-        self.assertEqual(parse_options(["-p", "x", "-d", "5"]).min_leak_rates, ())
+        self.assertEqual(watch_options(["-p", "x", "-d", "5"]).min_leak_rates, ())
+
+    def test_each_command_line_names_one_mode(self) -> None:
+        """A run, the exporter, --analyze and --compare each give their own options; a comparison with a run
+        holds that run's options as its candidate."""
+        self.assertIsInstance(parse_options(["-p", "x", "-d", "5"]), WatchOptions)
+        self.assertIsInstance(parse_options(["--serve", "9877", "-p", "x"]), ServeOptions)
+        self.assertIsInstance(parse_options(["--analyze", "a.csv"]), AnalyzeOptions)
+        saved = parse_options(["--compare", "a.csv", "b.csv", "--tolerance", "2"])
+        assert isinstance(saved, CompareOptions), saved
+        self.assertEqual((saved.baseline, saved.candidate, saved.tolerance_pct), (Path("a.csv"), Path("b.csv"), 2.0))
+        live = parse_options(["--compare", "a.csv", "-p", "x", "-d", "30", "--no-plot"])
+        assert isinstance(live, CompareOptions), live
+        assert isinstance(live.candidate, WatchOptions), live.candidate
+        self.assertEqual((live.candidate.selection.process_name, live.candidate.duration_s), ("x", 30.0))
+        self.assertFalse(live.candidate.plot)
 
     def test_bad_min_leak_rates_are_one_line_usage_errors(self) -> None:
         """A rate without a known unit, of 0, or given twice for one metric names the option and the fix."""
@@ -82,21 +105,21 @@ class ParseOptionsTest(unittest.TestCase):
 
     def test_sample_count_is_exact_for_decimal_fractions(self) -> None:
         """0.3 s / 0.1 s is 3 samples, not the 2 a float division would give."""
-        self.assertEqual(parse_options(["-p", "x", "-d", "0.3", "-s", "0.1"]).sample_count, 3)
-        self.assertEqual(parse_options(["-p", "x", "-d", "20", "-s", "2"]).sample_count, 10)
-        self.assertEqual(parse_options(["-p", "x", "-d", "6", "-s", "0.5"]).sample_count, 12)
-        self.assertEqual(parse_options(["-p", "x", "-d", "7", "-s", "2"]).sample_count, 3)
+        self.assertEqual(watch_options(["-p", "x", "-d", "0.3", "-s", "0.1"]).sample_count, 3)
+        self.assertEqual(watch_options(["-p", "x", "-d", "20", "-s", "2"]).sample_count, 10)
+        self.assertEqual(watch_options(["-p", "x", "-d", "6", "-s", "0.5"]).sample_count, 12)
+        self.assertEqual(watch_options(["-p", "x", "-d", "7", "-s", "2"]).sample_count, 3)
 
     def test_command_after_double_dash_is_kept_whole(self) -> None:
         """Options after -- belong to the launched command, not to the monitor."""
-        options = parse_options(["-d", "5", "--", "python3", "-d", "x"])
-        self.assertEqual(options.command, ("python3", "-d", "x"))
-        self.assertIsNone(options.process_name)
+        options = watch_options(["-d", "5", "--", "python3", "-d", "x"])
+        self.assertEqual(options.selection.command, ("python3", "-d", "x"))
+        self.assertIsNone(options.selection.process_name)
 
     def test_bounds_are_accepted_at_their_limits(self) -> None:
         """-s 0.001 and -d 31536000 (one year) are the extreme values a run may have."""
-        self.assertEqual(parse_options(["-p", "x", "-d", "1", "-s", "0.001"]).sample_count, 1000)
-        options = parse_options(["-p", "x", "-d", "31536000", "-s", "3600"])
+        self.assertEqual(watch_options(["-p", "x", "-d", "1", "-s", "0.001"]).sample_count, 1000)
+        options = watch_options(["-p", "x", "-d", "31536000", "-s", "3600"])
         self.assertEqual((options.duration_s, options.sample_count), (31536000.0, 8760))
 
     def test_each_bad_input_is_a_usage_error(self) -> None:

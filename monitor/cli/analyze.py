@@ -9,7 +9,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis, analyze
-from monitor.cli.options import Options
+from monitor.cli.options import AnalyzeOptions
 from monitor.cli.report_files import check_is_report, reports_to_read
 from monitor.cli.status import ExitStatus
 from monitor.errors import MonitorError
@@ -32,7 +32,7 @@ class Series:
     facts: dict[str, Any] = field(default_factory=dict)  # added to the JSON line: the pid and name
 
 
-def analyze_reports(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
+def analyze_reports(options: AnalyzeOptions, out: TextIO, err: TextIO) -> ExitStatus:
     """Print the summary (or a JSON line) of each saved report, then write its chart with --plot.
 
     A file that cannot be read, or a chart that cannot be written, gets one line on stderr and exit
@@ -43,7 +43,7 @@ def analyze_reports(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     console = Console(out)  # a reader that goes away (`| head`) ends the output quietly, not the analysis
     # `Wrote ...` goes with the summary, but to stderr under --json, so that stdout stays JSON Lines.
     notes = Console(err) if options.json else console
-    for path in reports_to_read(options.analyze):
+    for path in reports_to_read(options.reports):
         try:
             check_is_report(path)
             series = series_of(path, read_report(path))

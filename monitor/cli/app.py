@@ -71,18 +71,20 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
 def program(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
     """The main program without error handling."""
     # Each mode, and the libraries it needs, is loaded only when it runs.
-    if options.compare:
+    from monitor.cli.options import AnalyzeOptions, CompareOptions, ServeOptions
+
+    if isinstance(options, CompareOptions):
         with loading():
             from monitor.cli.compare import compare
         return compare(options, out, err)
-    if options.analyze:
+    if isinstance(options, AnalyzeOptions):
         with loading():
             from monitor.cli.analyze import analyze_reports
         return analyze_reports(options, out, err)
     with loading():
         from monitor.output.console import Console
     console = Console(out, quiet=options.quiet)
-    if options.serve is not None:
+    if isinstance(options, ServeOptions):
         with loading():
             from monitor.cli.serve import serve  # prometheus_client only for the exporter
         return serve(options, console)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.analysis.compare import RunSeries, compare_runs
-from monitor.cli.options import Options
+from monitor.cli.options import CompareOptions, WatchOptions
 from monitor.cli.report_files import COMPARISON_CHART_END, check_is_report, written_beside
 from monitor.cli.status import ExitStatus
 from monitor.errors import MonitorError
@@ -25,14 +25,14 @@ from monitor.output.summary_json import json_line
 GATED = (CPU, MEMORY, HANDLES)
 
 
-def compare(options: Options, out: TextIO, err: TextIO) -> ExitStatus:
+def compare(options: CompareOptions, out: TextIO, err: TextIO) -> ExitStatus:
     """Compare the candidate (a saved report, or a run made now) with the baseline report; print and chart it."""
-    baseline_path = options.compare[0]
+    baseline_path = options.baseline
     baseline = load_run(baseline_path, "baseline")  # a bad baseline is said before any run starts
-    if len(options.compare) == 2:
-        candidate_path = options.compare[1]
+    if isinstance(options.candidate, Path):
+        candidate_path = options.candidate
         return _compare(options, (baseline_path, baseline), (candidate_path, load_run(candidate_path)), out, err)
-    with_run = _watch_candidate(options, out, err)
+    with_run = _watch_candidate(options.candidate, options.json, out, err)
     if isinstance(with_run, ExitStatus):
         return with_run
     candidate_path, run_status = with_run
@@ -59,21 +59,23 @@ def run_series(frame: pd.DataFrame) -> RunSeries:
     )
 
 
-def _watch_candidate(options: Options, out: TextIO, err: TextIO) -> tuple[Path, ExitStatus] | ExitStatus:
+def _watch_candidate(
+    run: WatchOptions, as_json: bool, out: TextIO, err: TextIO
+) -> tuple[Path, ExitStatus] | ExitStatus:
     """Run the monitoring mode for the candidate: its report and status, or the status of a run that was stopped."""
     from monitor.cli.watch import watch
 
     # With --json stdout holds the comparison alone; the run's table and summary go to stderr.
-    console = Console(err if options.json else out, quiet=options.quiet)
+    console = Console(err if as_json else out, quiet=run.quiet)
     reports: list[Path] = []
-    status = watch(options, console, reports.append)
+    status = watch(run, console, reports.append)
     if status not in (ExitStatus.SUCCESS, ExitStatus.LEAK_FOUND) or not reports:
         return status  # stopped by a signal: nothing to compare
     return reports[-1], status
 
 
 def _compare(
-    options: Options,
+    options: CompareOptions,
     baseline: tuple[Path, pd.DataFrame],
     candidate: tuple[Path, pd.DataFrame],
     out: TextIO,
@@ -95,7 +97,7 @@ def _compare(
             named = ", ".join(metric_name(column) for column in higher)
             console.summary(f"Regression: {named} higher than the baseline ({REGRESSION_NOTE})")
     status = ExitStatus.SUCCESS
-    if options.compare_plot:
+    if options.plot:
         from monitor.output.compare_chart import write_comparison_chart  # matplotlib only when a chart is drawn
 
         chart = cand_path.with_name(cand_path.stem + COMPARISON_CHART_END + CHART_SUFFIX)

@@ -1,369 +1,220 @@
-"""Command-line parsing: argv in, one validated frozen Options out."""
+"""What the command line asks for: argv in, the options of exactly one mode out, validated and frozen.
+
+Four modes, one class each: a monitoring run (WatchOptions), the exporter (ServeOptions), the
+re-analysis of saved reports (AnalyzeOptions) and a comparison (CompareOptions, whose candidate is
+a saved report or a monitoring run made now). Each holds only what its mode uses.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
-import re
-import sys
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Sequence, Union
 
-from monitor import __version__
+from monitor.cli.arguments import (
+    DEFAULT_INTERVAL,
+    DEFAULT_REPORTS_DIR,
+    DEFAULT_TOLERANCE_PCT,
+    DEFAULT_WINDOW_S,
+    MAX_DURATION_S,
+    build_parser,
+    program_name,
+)
 from monitor.errors import UsageError
-from monitor.metrics import HANDLES, MEMORY
 
-DEFAULT_INTERVAL = "5"
-# Below a millisecond the clock would only spin; beyond a year a run is a mistake (and overflows dates).
-MIN_INTERVAL_S = Decimal("0.001")
-MAX_DURATION_S = Decimal(365 * 24 * 3600)
-DEFAULT_REPORTS_DIR = Path("output/reports")
-DEFAULT_LOGS_DIR = Path("output/logs")
-DEFAULT_WINDOW_S = 3600.0
+__all__ = ["program_name"]  # re-exported: the entry point names the program in its errors
+
 # The options named in errors about the output directories.
 REPORTS_OPTION = "-r/--reports-dir"
 LOGS_OPTION = "-l/--logs-dir"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_TOLERANCE_PCT = 5.0
-MAX_TOLERANCE_PCT = 1000.0
+
+# --min-leak-rate: (metric column, growth per hour) pairs; a metric left out keeps the default.
+LeakRates = tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
-class Options:
-    """Everything a run needs to know, validated once."""
+class Selection:
+    """What to watch: one -p NAME (several with --serve), --pid, --cmdline or a command to launch."""
 
-    process_names: tuple[str, ...]
-    pid: int | None
-    command: tuple[str, ...]
+    process_names: tuple[str, ...] = ()
+    pid: int | None = None
+    cmdline: str | None = None  # a regular expression matched against full command lines
+    command: tuple[str, ...] = ()
+    include_children: bool = False
+
+    @property
+    def process_name(self) -> str | None:
+        """The one -p name of a monitoring run (None without -p)."""
+        return self.process_names[0] if self.process_names else None
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """A monitoring run: sample for -d seconds, then write the summary, JSON and chart."""
+
+    selection: Selection
     duration_s: float
     interval_s: float
     sample_count: int
     reports_dir: Path
     logs_dir: Path
-    include_children: bool = False
-    debug: bool = False
-    analyze: tuple[Path, ...] = ()
-    json: bool = False
-    quiet: bool = False
+    min_leak_rates: LeakRates = ()
     plot: bool = True
     fail_on_leak: bool = False
-    cmdline: str | None = None  # a regular expression matched against full command lines
     wide: bool = False
-    serve: tuple[str, int] | None = None  # (host, port) of the Prometheus exporter
+    quiet: bool = False
+    debug: bool = False
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The exporter: sample until stopped (or -d) and serve /metrics."""
+
+    selection: Selection
+    address: tuple[str, int]  # (host, port)
+    duration_s: float
+    interval_s: float
+    sample_count: int
+    logs_dir: Path
+    reports_dir: Path | None  # None: no report CSVs (only -r asks for them)
     window_s: float = DEFAULT_WINDOW_S
     per_pid: bool = False
-    write_reports: bool = True  # the exporter writes report CSVs only when -r is given
-    compare: tuple[Path, ...] = ()  # BASELINE CANDIDATE, or BASELINE alone to compare a new run with it
-    tolerance_pct: float = DEFAULT_TOLERANCE_PCT
-    fail_on_regression: bool = False
-    compare_plot: bool = False  # --plot with --compare: the chart of both runs
-    # --min-leak-rate: (metric column, growth per hour) pairs; a metric left out keeps the default.
-    min_leak_rates: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def process_name(self) -> str | None:
-        """The one -p name outside --serve (None without -p)."""
-        return self.process_names[0] if self.process_names else None
+    min_leak_rates: LeakRates = ()
+    quiet: bool = False
+    debug: bool = False
 
     @property
     def window_samples(self) -> int:
         """How many of the most recent samples the exporter's verdicts look at."""
-        return max(math.ceil(self.window_s / self.interval_s), 8) if self.interval_s else 0
+        return max(math.ceil(self.window_s / self.interval_s), 8)
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that reports errors as one exception instead of exiting."""
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """--analyze: re-read saved reports and print (or write) what a run would have said."""
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see --help)")
-
-
-def _seconds(text: str) -> Decimal:
-    """Parse a finite positive number of seconds, keeping it exact for the sample count."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
-    return value
+    reports: tuple[Path, ...]
+    json: bool = False
+    plot: bool = False
+    fail_on_leak: bool = False
+    min_leak_rates: LeakRates = ()
+    quiet: bool = False
+    debug: bool = False
 
 
-def _duration(text: str) -> Decimal:
-    """Parse -d: seconds from 0.001 up to one year."""
-    value = _seconds(text)
-    if not MIN_INTERVAL_S <= value <= MAX_DURATION_S:
-        raise argparse.ArgumentTypeError(
-            f"must be from {MIN_INTERVAL_S} to {MAX_DURATION_S} seconds (one year), got {text.strip()}"
-        )
-    return value
+@dataclass(frozen=True)
+class CompareOptions:
+    """--compare: a baseline report against a saved candidate report, or against a run made now."""
+
+    baseline: Path
+    candidate: Path | WatchOptions
+    json: bool = False
+    plot: bool = False  # the chart of both runs
+    tolerance_pct: float = DEFAULT_TOLERANCE_PCT
+    fail_on_regression: bool = False
+    quiet: bool = False
+    debug: bool = False
 
 
-def _interval(text: str) -> Decimal:
-    """Parse -s: seconds from 0.001 up to one year (and, checked later, up to the duration)."""
-    value = _seconds(text)
-    if not MIN_INTERVAL_S <= value <= MAX_DURATION_S:
-        raise argparse.ArgumentTypeError(f"must be from {MIN_INTERVAL_S} seconds to the duration, got {text.strip()}")
-    return value
-
-
-def _percent(text: str) -> float:
-    """Parse --tolerance: a finite percentage from 0 to MAX_TOLERANCE_PCT."""
-    try:
-        value = float(text.strip().removesuffix("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage such as 5 or 2.5, got {text!r}") from None
-    if not 0 <= value <= MAX_TOLERANCE_PCT:
-        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to {MAX_TOLERANCE_PCT:g}, got {text.strip()}")
-    return value
-
-
-def _pid(text: str) -> int:
-    """Parse a process id."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or above, got {text!r}")
-    return value
-
-
-def program_name() -> str:
-    """What the user typed to run us: 'main.py', or 'procmon' when installed."""
-    return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "main.py"
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; --help is what the README documents."""
-    parser = _Parser(
-        prog=program_name(),
-        description=(
-            "Watch every process with a name (or one PID, or a command you launch) for a duration, "
-            "sample CPU %, private memory (USS) and open handles/file descriptors, "
-            "write a CSV report and a log, print averages and warn about memory leaks."
-        ),
-        epilog=f"Launch form: {program_name()} -d SECONDS [-s SECONDS] -- COMMAND [ARGS...]",
-    )
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument(
-        "-p",
-        "--process",
-        metavar="NAME",
-        action="append",
-        help="exact process name to monitor (every instance); with --serve it may be given several times",
-    )
-    target.add_argument("--pid", type=_pid, metavar="PID", help="monitor exactly this process id")
-    target.add_argument(
-        "--cmdline",
-        type=_pattern,
-        metavar="PATTERN",
-        help="monitor every process whose full command line matches this regular expression (as pgrep -f)",
-    )
-    parser.add_argument(
-        "-d",
-        "--duration",
-        type=_duration,
-        metavar="SECONDS",
-        help="how long to monitor, in seconds (0.001 up to 31536000, one year)",
-    )
-    parser.add_argument(
-        "-s",
-        "--sampling",
-        type=_interval,
-        metavar="SECONDS",
-        help=f"seconds between samples (default {DEFAULT_INTERVAL}, at least {MIN_INTERVAL_S}); fractions allowed",
-    )
-    parser.add_argument(
-        "-r",
-        "--reports-dir",
-        type=Path,
-        metavar="DIR",
-        help=f"where CSV reports go (default {DEFAULT_REPORTS_DIR}); created when missing",
-    )
-    parser.add_argument(
-        "-l",
-        "--logs-dir",
-        type=Path,
-        default=DEFAULT_LOGS_DIR,
-        metavar="DIR",
-        help=f"where log files go (default {DEFAULT_LOGS_DIR}); created when missing",
-    )
-    parser.add_argument(
-        "--include-children", action="store_true", help="add every descendant of the monitored processes"
-    )
-    parser.add_argument(
-        "--analyze",
-        nargs="+",
-        type=Path,
-        metavar="REPORT",
-        help="re-analyse saved CSV reports instead of monitoring (-p and -d not needed)",
-    )
-    parser.add_argument(
-        "--compare",
-        nargs="+",
-        type=Path,
-        metavar=("BASELINE", "CANDIDATE"),
-        help="compare CANDIDATE.csv with BASELINE.csv, or a new run (-p, --pid, --cmdline or -- COMMAND, with -d) "
-        "with BASELINE.csv: the change of each metric and a verdict",
-    )
-    parser.add_argument(
-        "--tolerance",
-        type=_percent,
-        metavar="PCT",
-        help=f"with --compare: a change within PCT%% of the level (or one quantum) is 'same' "
-        f"(default {DEFAULT_TOLERANCE_PCT:g})",
-    )
-    parser.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help="with --compare: exit with status 4 when CPU, private memory or handles is higher",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="with --analyze: one JSON object per report per line; with --compare: one"
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
-    parser.add_argument(
-        "--wide", action="store_true", help="also show resident and swapped memory, threads, I/O and context switches"
-    )
-    parser.add_argument(
-        "--serve",
-        type=_address,
-        metavar="[HOST:]PORT",
-        help=f"run as a Prometheus exporter serving /metrics (host {DEFAULT_HOST} unless given) until stopped",
-    )
-    parser.add_argument(
-        "--window",
-        type=_seconds,
-        metavar="SECONDS",
-        help=f"with --serve: the leak verdicts look at this many seconds of samples (default {DEFAULT_WINDOW_S:g})",
-    )
-    parser.add_argument("--per-pid", action="store_true", help="with --serve: also label series with each PID")
-    plot = parser.add_mutually_exclusive_group()
-    plot.add_argument("--no-plot", action="store_true", help="do not write the PNG chart beside the report")
-    plot.add_argument(
-        "--plot",
-        action="store_true",
-        help="with --analyze: also write each report's PNG chart; with --compare: the chart of both runs",
-    )
-    parser.add_argument(
-        "--fail-on-leak",
-        action="store_true",
-        help="exit with status 3 when the trend detector finds a memory or handle leak",
-    )
-    parser.add_argument(
-        "--min-leak-rate",
-        type=_leak_rate,
-        action="append",
-        metavar="RATE",
-        help="the smallest growth called a leak, e.g. 5MiB/h for memory or 10/h for handles (once each); "
-        "default: 5%% of the median over the run",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors and log every sample")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
+Options = Union[WatchOptions, ServeOptions, AnalyzeOptions, CompareOptions]
 
 
 def parse_options(argv: Sequence[str]) -> Options:
-    """Turn argv into Options, or raise UsageError with a one-line reason."""
+    """Turn argv into the options of one mode, or raise UsageError with a one-line reason."""
     own_args, command = _split_command(list(argv))
     args = build_parser().parse_args(own_args)
-    # Whether -r was given matters to the exporter, so its default is filled in here.
-    reports_given = args.reports_dir is not None
-    args.reports_dir = args.reports_dir if reports_given else DEFAULT_REPORTS_DIR
-    # Whether -s was given decides how errors speak of it, so its default is filled in here too.
+    # Whether -s was given decides how errors speak of it, so its default is filled in here.
     args.sampling_given = args.sampling is not None
     args.sampling = args.sampling if args.sampling_given else Decimal(DEFAULT_INTERVAL)
     _check_compare(args, command)
     if args.compare is not None and len(args.compare) == 2:
-        return Options(
-            process_names=(),
-            pid=None,
-            command=(),
-            duration_s=0.0,
-            interval_s=0.0,
-            sample_count=0,
-            reports_dir=args.reports_dir,
-            logs_dir=args.logs_dir,
-            debug=args.debug,
-            json=args.json,
-            quiet=args.quiet,
-            plot=False,
-            compare=tuple(args.compare),
-            tolerance_pct=_tolerance(args),
-            fail_on_regression=args.fail_on_regression,
-            compare_plot=args.plot,
-        )
+        return _comparison(args, args.compare[1])
     if args.analyze:
         if command or args.process is not None or args.pid is not None or args.cmdline is not None:
             raise UsageError("--analyze reads saved reports; it takes no -p, --pid, --cmdline or command")
-        return Options(
-            process_names=(),
-            pid=None,
-            command=(),
-            duration_s=0.0,
-            interval_s=0.0,
-            sample_count=0,
-            reports_dir=args.reports_dir,
-            logs_dir=args.logs_dir,
-            debug=args.debug,
-            analyze=tuple(args.analyze),
+        return AnalyzeOptions(
+            tuple(args.analyze),
             json=args.json,
-            quiet=args.quiet,
             plot=args.plot,
             fail_on_leak=args.fail_on_leak,
             min_leak_rates=_leak_rates(args.min_leak_rate),
+            quiet=args.quiet,
+            debug=args.debug,
         )
     if (args.json or args.plot) and args.compare is None:
         raise UsageError("--json and --plot go with --analyze REPORT.csv or --compare BASELINE.csv")
     names: tuple[str, ...] = tuple(args.process or ())
     _check_modes(args, names, command)
+    selection = Selection(names, args.pid, args.cmdline, tuple(command), args.include_children)
     # An exporter runs until it is stopped; a duration, when given, still ends it.
     duration: Decimal = args.duration if args.duration is not None else MAX_DURATION_S
     interval: Decimal = args.sampling
-    if interval > duration:
-        if args.sampling_given:
-            raise UsageError(
-                f"argument -s/--sampling: {interval} s is longer than the duration {duration} s, "
-                "so no sample would be taken; use a sampling interval up to the duration"
-            )
-        raise UsageError(
-            f"the sampling interval (default {interval} s) is longer than the duration {duration} s, "
-            f"so no sample would be taken; give -s up to {duration} (fractions allowed), or -d of at least {interval}"
+    _check_interval(interval, duration, args.sampling_given)
+    duration_s, interval_s, sample_count = float(duration), float(interval), math.floor(duration / interval)
+    if args.serve is not None:
+        return ServeOptions(
+            selection,
+            args.serve,
+            duration_s,
+            interval_s,
+            sample_count,
+            logs_dir=args.logs_dir,
+            reports_dir=args.reports_dir,
+            window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
+            per_pid=args.per_pid,
+            min_leak_rates=_leak_rates(args.min_leak_rate),
+            quiet=args.quiet,
+            debug=args.debug,
         )
-    return Options(
-        process_names=names,
-        pid=args.pid,
-        command=tuple(command),
-        duration_s=float(duration),
-        interval_s=float(interval),
-        sample_count=math.floor(duration / interval),
-        reports_dir=args.reports_dir,
+    watch = WatchOptions(
+        selection,
+        duration_s,
+        interval_s,
+        sample_count,
+        reports_dir=args.reports_dir or DEFAULT_REPORTS_DIR,
         logs_dir=args.logs_dir,
-        include_children=args.include_children,
-        debug=args.debug,
-        quiet=args.quiet,
-        plot=not args.no_plot and args.serve is None,
-        fail_on_leak=args.fail_on_leak,
-        cmdline=args.cmdline,
-        wide=args.wide,
-        serve=args.serve,
-        window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
-        per_pid=args.per_pid,
-        write_reports=args.serve is None or reports_given,
-        json=args.json,
-        compare=tuple(args.compare or ()),
-        tolerance_pct=_tolerance(args),
-        fail_on_regression=args.fail_on_regression,
-        compare_plot=args.plot,
         min_leak_rates=_leak_rates(args.min_leak_rate),
+        plot=not args.no_plot,
+        fail_on_leak=args.fail_on_leak,
+        wide=args.wide,
+        quiet=args.quiet,
+        debug=args.debug,
+    )
+    if args.compare is not None:
+        return _comparison(args, watch)
+    return watch
+
+
+def _comparison(args: argparse.Namespace, candidate: Path | WatchOptions) -> CompareOptions:
+    """The options of a comparison, whatever its candidate."""
+    return CompareOptions(
+        args.compare[0],
+        candidate,
+        json=args.json,
+        plot=args.plot,
+        tolerance_pct=DEFAULT_TOLERANCE_PCT if args.tolerance is None else float(args.tolerance),
+        fail_on_regression=args.fail_on_regression,
+        quiet=args.quiet,
+        debug=args.debug,
     )
 
 
-def _tolerance(args: argparse.Namespace) -> float:
-    return DEFAULT_TOLERANCE_PCT if args.tolerance is None else float(args.tolerance)
+def _check_interval(interval: Decimal, duration: Decimal, given: bool) -> None:
+    """A sampling interval longer than the duration would take no sample: say which option to change."""
+    if interval <= duration:
+        return
+    if given:
+        raise UsageError(
+            f"argument -s/--sampling: {interval} s is longer than the duration {duration} s, "
+            "so no sample would be taken; use a sampling interval up to the duration"
+        )
+    raise UsageError(
+        f"the sampling interval (default {interval} s) is longer than the duration {duration} s, "
+        f"so no sample would be taken; give -s up to {duration} (fractions allowed), or -d of at least {interval}"
+    )
 
 
 def _check_compare(args: argparse.Namespace, command: list[str]) -> None:
@@ -428,25 +279,6 @@ def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list
         )
 
 
-_SIZES = {"B": 1, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
-_PER = {"S": 3600.0, "MIN": 60.0, "H": 1.0, "D": 1 / 24}
-_RATE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]iB|B)?\s*(?:/\s*(s|min|h|d))?", re.IGNORECASE)
-
-
-def _leak_rate(text: str) -> tuple[str, float]:
-    """Parse --min-leak-rate: a size per time for memory (5MiB/h), a count per time for handles (10/h)."""
-    found = _RATE.fullmatch(text.strip())
-    if not found:
-        raise argparse.ArgumentTypeError(
-            f"expected a growth per hour such as 5MiB/h (memory) or 10/h (handles), got {text!r}"
-        )
-    number, size, per = found.groups()
-    rate = float(number) * _PER[(per or "h").upper()]
-    if not (math.isfinite(rate) and rate > 0):
-        raise argparse.ArgumentTypeError(f"must be a growth above 0, got {text!r}")
-    return (MEMORY, rate * _SIZES[size.upper()]) if size else (HANDLES, rate)
-
-
 def _leak_rates(given: list[tuple[str, float]] | None) -> tuple[tuple[str, float], ...]:
     """The --min-leak-rate values, at most one per metric."""
     rates = tuple(given or ())
@@ -457,32 +289,6 @@ def _leak_rates(given: list[tuple[str, float]] | None) -> tuple[tuple[str, float
             "(memory, e.g. 5MiB/h) and once without (handles, e.g. 10/h)"
         )
     return rates
-
-
-def _pattern(text: str) -> str:
-    """A regular expression for --cmdline, checked now so that a typo is a usage error."""
-    if not text:
-        raise argparse.ArgumentTypeError("the pattern is empty; give a part of the command line to match")
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise argparse.ArgumentTypeError(f"not a valid regular expression ({exc})") from None
-    return text
-
-
-def _address(text: str) -> tuple[str, int]:
-    """[HOST:]PORT for --serve; the host defaults to the loopback address, [::1]:PORT for IPv6."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep:
-        host = DEFAULT_HOST
-    host = host.strip("[]") or DEFAULT_HOST
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, e.g. 9877 or 0.0.0.0:9877, got {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"the port must be from 1 to 65535, got {port}")
-    return host, port
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:

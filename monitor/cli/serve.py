@@ -5,7 +5,6 @@ Nothing is written to disk but the log, unless -r asks for the report CSVs too.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import signal
@@ -14,48 +13,31 @@ from typing import Callable
 from prometheus_client import start_http_server
 
 from monitor.analysis.trend import load_statistics
-from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, Options
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, ServeOptions
+from monitor.cli.pipeline import open_run
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.cli.target import resolve_target
 from monitor.errors import MonitorError
 from monitor.output.console import Console
-from monitor.output.csv_report import DetailSink, ReportSink
 from monitor.output.exporter import ExporterSink, registry_for
-from monitor.output.facts import RunFacts
-from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, claim_files, prepare_dir, run_stem
-from monitor.output.log import LogSink, run_log
+from monitor.output.files import DETAIL_SUFFIX, LOG_SUFFIX, REPORT_SUFFIX, prepare_dir, run_stem
 from monitor.output.units import pid_list, plural
 from monitor.sampling import finders, names, targets
 from monitor.sampling.limits import headroom
 from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
-from monitor.stream import Sample, Sink
 
 
-class RowsOnly(Sink):
-    """Hands a sink only the samples that hold readings: an exporter's empty ticks make no CSV row."""
-
-    def __init__(self, sink: Sink) -> None:
-        self._sink = sink
-
-    def add(self, sample: Sample) -> None:
-        """Pass the sample on when some process was read."""
-        if sample.readings:
-            self._sink.add(sample)
-
-    def close(self) -> None:
-        """Close the wrapped sink."""
-        self._sink.close()
-
-
-def serve(options: Options, console: Console) -> ExitStatus:
+def serve(options: ServeOptions, console: Console) -> ExitStatus:
     """Serve the watched processes' metrics and verdicts on /metrics until SIGINT or SIGTERM (or -d)."""
-    assert options.serve is not None
-    host, port = options.serve
+    host, port = options.address
     started = datetime.datetime.now().astimezone()
-    logs_dir = prepare_dir(options.logs_dir, "logs", LOGS_OPTION)
+    places = {LOG_SUFFIX: prepare_dir(options.logs_dir, "logs", LOGS_OPTION)}
+    if options.reports_dir is not None:
+        reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
+        places |= {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir}
     find_roots, label_of_root, labels = _targets(options)
-    watched = targets.TargetSet(find_roots, include_children=options.include_children)
+    watched = targets.TargetSet(find_roots, include_children=options.selection.include_children)
 
     def label_of(pid: int, name: str) -> str:
         # A child is labelled by the -p name its root matched.
@@ -70,11 +52,6 @@ def serve(options: Options, console: Console) -> ExitStatus:
         headroom=_headroom(watched, label_of),
         min_rates=dict(options.min_leak_rates),
     )
-    places = {LOG_SUFFIX: logs_dir}
-    if options.write_reports:
-        reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
-        places |= {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir}
-    paths = claim_files(run_stem("-".join(labels), started), places)
     shown = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
     session = Session(watched, keep_running=True)
     # The start's reading is served from the first scrape on: with a long interval, a restarted
@@ -82,26 +59,21 @@ def serve(options: Options, console: Console) -> ExitStatus:
     first = session.start()
     exporter.start(first)
     try:
+        # Bound before any file is claimed: a port in use leaves no empty log behind.
         server, thread = start_http_server(port, addr=host, registry=registry_for(exporter))
     except OSError as exc:
-        for path in paths.values():  # still empty: nothing to keep from a run that never started
-            with contextlib.suppress(OSError):
-                path.unlink()
         raise MonitorError(
             f"cannot serve on {shown} ({exc.strerror or exc}); "
             "give a free port, and an address of this machine, with --serve [HOST:]PORT"
         ) from None
-    facts = RunFacts()
-    sinks: list[Sink] = [facts, exporter]
     try:
-        with run_log(paths[LOG_SUFFIX]) as log, StopSignals() as stop:
-            if options.write_reports:
-                sinks += [
-                    RowsOnly(ReportSink(paths[REPORT_SUFFIX], facts)),
-                    RowsOnly(DetailSink(paths[DETAIL_SUFFIX], facts)),
-                ]
+        with open_run(session, run_stem("-".join(labels), started), places) as pipeline, StopSignals() as stop:
+            log = pipeline.log
+            pipeline.add(exporter)
+            if options.reports_dir is not None:
+                pipeline.write_reports(rows_only=True)
             # A day at -s 1 would add 86,400 sample lines: the log keeps events, /metrics the samples.
-            sinks.append(LogSink(log, facts, every_sample=False))
+            pipeline.log_samples(every_sample=False)
             # scipy.stats loads in a second: before the first tick, not inside the first verdict.
             load_statistics()
             every = f"sampling every {options.interval_s:g} s"
@@ -112,7 +84,7 @@ def serve(options: Options, console: Console) -> ExitStatus:
             for label in labels:
                 pids = [reading.pid for reading in first if label_of(reading.pid, reading.name) == label]
                 log.info("watching '%s': %s", label, pid_list(pids, limit=None) if pids else "no process yet")
-            result = session.run(options.interval_s, options.sample_count, sinks, stop)
+            result = pipeline.run(options.interval_s, options.sample_count, stop)
             if result.error is not None:
                 log.error(result.error)
                 raise MonitorError(result.error)
@@ -123,8 +95,6 @@ def serve(options: Options, console: Console) -> ExitStatus:
                 stopped_by = "at the end of -d"
             log.info("stopped %s after %s", stopped_by, plural(result.samples, "sample"))
     finally:
-        for sink in sinks:
-            sink.close()
         # Shut down and close the listening socket: the port is free the moment we exit.
         server.shutdown()
         server.server_close()
@@ -134,16 +104,17 @@ def serve(options: Options, console: Console) -> ExitStatus:
     return ExitStatus.SUCCESS
 
 
-def _targets(options: Options) -> tuple[finders.RootFinder, Callable[[int], str], tuple[str, ...]]:
+def _targets(options: ServeOptions) -> tuple[finders.RootFinder, Callable[[int], str], tuple[str, ...]]:
     """The root finder, the label of each root PID, and the labels known from the start."""
-    if options.process_names:
+    selection = options.selection
+    if selection.process_names:
         by_label = {
-            names.clean_name(name): finders.NameFinder(name, exclude={os.getpid()}) for name in options.process_names
+            names.clean_name(name): finders.NameFinder(name, exclude={os.getpid()}) for name in selection.process_names
         }
         labelled = finders.LabelledFinders(by_label)
         first = next(iter(by_label))
         return labelled, lambda pid: labelled.label_of.get(pid, first), tuple(by_label)
-    target = resolve_target(options, None)  # --pid or --cmdline: one label, the target's name
+    target = resolve_target(selection, None)  # --pid or --cmdline: one label, the target's name
     return target.find_roots, lambda pid: target.name, (target.name,)
 
 

@@ -1,4 +1,4 @@
-"""What a run watches: the roots to find and the names to give them, from the options."""
+"""What a run watches: the roots to find and the names to give them, from the selection."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
-from monitor.cli.options import Options
+from monitor.cli.options import Selection
 from monitor.sampling import finders, names
 
 
@@ -20,26 +20,26 @@ class Target:
     missing: str
 
 
-def resolve_target(options: Options, launched: subprocess.Popen[bytes] | None) -> Target:
+def resolve_target(selection: Selection, launched: subprocess.Popen[bytes] | None) -> Target:
     """What -p, --pid, --cmdline or a launched command name: how to find it and what to call it."""
     if launched is not None:
-        name = Path(options.command[0]).name
-        return Target(finders.by_pid(launched.pid), name, f"command '{' '.join(options.command)}'", "")
-    if options.pid is not None:
-        name = names.name_of_pid(options.pid)
-        return Target(finders.by_pid(options.pid), name, f"pid {options.pid} ('{name}')", "")
-    if options.cmdline is not None:
-        pattern = names.clean_name(options.cmdline)
+        name = Path(selection.command[0]).name
+        return Target(finders.by_pid(launched.pid), name, f"command '{' '.join(selection.command)}'", "")
+    if selection.pid is not None:
+        name = names.name_of_pid(selection.pid)
+        return Target(finders.by_pid(selection.pid), name, f"pid {selection.pid} ('{name}')", "")
+    if selection.cmdline is not None:
+        pattern = names.clean_name(selection.cmdline)
         return Target(
-            finders.by_cmdline(options.cmdline),
+            finders.by_cmdline(selection.cmdline),
             pattern,
             f"command lines matching '{pattern}'",
             f"No running process has a command line matching '{pattern}'; check the pattern (a regular "
             "expression, matched as pgrep -f does)",
         )
-    name = names.clean_name(options.process_name or "")
+    name = names.clean_name(selection.process_name or "")
     return Target(
-        finders.by_name(options.process_name or ""),
+        finders.by_name(selection.process_name or ""),
         name,
         f"'{name}'",
         f"No running process named '{name}'; check the name (it must match exactly, as ps or Task Manager shows it)",

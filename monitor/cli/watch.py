@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import logging
@@ -14,26 +13,24 @@ import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis, analyze
 from monitor.cli.memory_breakdown import MemoryBreakdown
-from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, Options
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, WatchOptions
+from monitor.cli.pipeline import RunPipeline, open_run
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.cli.target import Target, resolve_target
 from monitor.errors import MonitorError
 from monitor.output.console import Console, ConsoleSink
-from monitor.output.csv_report import DetailSink, ReportSink
-from monitor.output.facts import RunFacts
 from monitor.output.files import (
     CHART_SUFFIX,
     DETAIL_SUFFIX,
     JSON_SUFFIX,
     LOG_SUFFIX,
     REPORT_SUFFIX,
-    claim_files,
     dir_error,
     prepare_dir,
     run_stem,
 )
 from monitor.output.frame import FrameSink
-from monitor.output.log import LogSink, log_error, run_log
+from monitor.output.log import log_error
 from monitor.output.summary_json import summary_document, write_json
 from monitor.output.summary_text import Summary, format_summary, missed_ticks_sentence
 from monitor.output.units import pid_list, plural, processes_and_pids
@@ -41,22 +38,30 @@ from monitor.sampling import targets
 from monitor.sampling.command import finish_command, launch
 from monitor.sampling.session import EndReason, RunResult, Session
 from monitor.sampling.signals import StopSignals
-from monitor.stream import Sink
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """What every step of one monitoring run shares: its options, target, files, log, console and signals."""
+    """What every step of one monitoring run shares: its options, target, pipeline, console and signals."""
 
-    options: Options
+    options: WatchOptions
     target: Target
-    paths: dict[str, Path]
-    log: logging.Logger
+    pipeline: RunPipeline
     console: Console
     stop: StopSignals
 
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The run's files, by suffix."""
+        return self.pipeline.paths
 
-def watch(options: Options, console: Console, on_report: Callable[[Path], None] | None = None) -> ExitStatus:
+    @property
+    def log(self) -> logging.Logger:
+        """The run's log."""
+        return self.pipeline.log
+
+
+def watch(options: WatchOptions, console: Console, on_report: Callable[[Path], None] | None = None) -> ExitStatus:
     """Monitor what the options name and write every output; MonitorError for what the user can fix.
 
     `on_report`, when given, is told the path of the run's report as soon as it is chosen.
@@ -64,52 +69,34 @@ def watch(options: Options, console: Console, on_report: Callable[[Path], None] 
     started = datetime.datetime.now().astimezone()
     reports_dir = prepare_dir(options.reports_dir, "reports", REPORTS_OPTION)
     logs_dir = prepare_dir(options.logs_dir, "logs", LOGS_OPTION)
+    selection = options.selection
     # Installed until every file is written: a second Ctrl-C during the summary is counted, not fatal.
     with StopSignals() as stop:
-        launched = _launch(options.command) if options.command else None
+        launched = _launch(selection.command) if selection.command else None
         try:
-            target = resolve_target(options, launched)
-            paths = _claim(run_stem(target.name, started), reports_dir, logs_dir)
-            if on_report is not None:
-                on_report(paths[REPORT_SUFFIX])
-            with run_log(paths[LOG_SUFFIX]) as log:
-                run = Run(options, target, paths, log, console, stop)
-                facts = RunFacts()
-                frame_sink = FrameSink(facts)
+            target = resolve_target(selection, launched)
+            children = selection.include_children or launched is not None
+            session = Session(targets.TargetSet(target.find_roots, include_children=children), launched)
+            places = {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir}
+            reserved = {JSON_SUFFIX: reports_dir, CHART_SUFFIX: reports_dir}
+            with open_run(session, run_stem(target.name, started), places, reserved) as pipeline:
+                if on_report is not None:
+                    on_report(pipeline.paths[REPORT_SUFFIX])
+                run = Run(options, target, pipeline, console, stop)
+                frame_sink = pipeline.add(FrameSink(pipeline.facts))
                 breakdown = MemoryBreakdown()
-                result = _sample(run, launched, facts, frame_sink, breakdown)
+                result = _sample(run, launched, breakdown)
                 signals_while_sampling = stop.count
                 if launched is not None:
                     status, sentence = finish_command(launched)
                     result = dataclasses.replace(result, command_status=status, notes=(*result.notes, sentence))
                 if result.samples == 0:
                     return _nothing_sampled(run, result)
-                return _finish(run, result, facts, frame_sink, breakdown, signals_while_sampling)
+                return _finish(run, result, frame_sink, breakdown, signals_while_sampling)
         finally:
             # On an error path the command, and everything it started, still must not outlive us.
             if launched is not None and launched.returncode is None:
                 finish_command(launched)
-
-
-def _claim(stem: str, reports_dir: Path, logs_dir: Path) -> dict[str, Path]:
-    """Create the run's CSV and log files, or say which directory refused them."""
-    try:
-        return claim_files(
-            stem,
-            {REPORT_SUFFIX: reports_dir, DETAIL_SUFFIX: reports_dir, LOG_SUFFIX: logs_dir},
-            reserved={JSON_SUFFIX: reports_dir, CHART_SUFFIX: reports_dir},
-        )
-    except OSError as exc:
-        in_logs = exc.filename is not None and Path(exc.filename).parent == logs_dir
-        what, folder, option = ("logs", logs_dir, LOGS_OPTION) if in_logs else ("reports", reports_dir, REPORTS_OPTION)
-        raise dir_error(folder, what, option, exc) from None
-
-
-def _discard_reports(paths: dict[str, Path]) -> None:
-    """Remove the CSVs of a run that sampled nothing: a header-only report helps nobody."""
-    for suffix in (REPORT_SUFFIX, DETAIL_SUFFIX):
-        with contextlib.suppress(OSError):
-            paths[suffix].unlink(missing_ok=True)
 
 
 def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
@@ -119,60 +106,46 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
         raise MonitorError(f"cannot start command '{command[0]}': {exc.strerror or exc}") from None
 
 
-def _sample(
-    run: Run,
-    launched: subprocess.Popen[bytes] | None,
-    facts: RunFacts,
-    frame_sink: FrameSink,
-    breakdown: MemoryBreakdown,
-) -> RunResult:
-    options, target, paths, log, console = run.options, run.target, run.paths, run.log, run.console
+def _sample(run: Run, launched: subprocess.Popen[bytes] | None, breakdown: MemoryBreakdown) -> RunResult:
+    """Write the CSVs and the log while the session samples; the run's result once every sink is closed."""
+    options, target, pipeline, log, console = run.options, run.target, run.pipeline, run.log, run.console
     log.info("options: %s", options)
-    watched = targets.TargetSet(target.find_roots, include_children=options.include_children or launched is not None)
-    # The facts first, which the others read; memory, then disk: a failed write still leaves the
-    # sample in the summary.
-    sinks: list[Sink] = [facts, frame_sink]
     try:
-        try:
-            sinks += [ReportSink(paths[REPORT_SUFFIX], facts), DetailSink(paths[DETAIL_SUFFIX], facts)]
-        except OSError as exc:
-            error = dir_error(paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc)
-            log.error("%s", error)
-            _abandon(sinks, paths)
-            raise error from None
+        # Memory first, then disk: a failed write still leaves the sample in the summary.
+        pipeline.write_reports()
         # A line per sample repeats the report: only with --debug.
-        sinks.append(LogSink(log, facts, every_sample=options.debug))
-        session = Session(watched, launched)
-        try:
-            first = session.start()
-        except MonitorError as exc:
-            log.error("%s", exc)
-            _abandon(sinks, paths)
-            raise
+        pipeline.log_samples(every_sample=options.debug)
+        first = pipeline.start()
         if not first:
             message = target.missing or f"{target.label} has already exited"
             if launched is not None:
                 message = _exited_early(target, finish_command(launched)[1])
-            log.error(message)
-            _abandon(sinks, paths)
             raise MonitorError(message)
-        pids = [reading.pid for reading in first]
-        # `--pid N` names its PID in the label already.
-        found = "" if options.pid is not None and pids == [options.pid] else f" ({processes_and_pids(pids)})"
-        console.line(
-            f"Monitoring {target.label}{found} for {options.duration_s:g} s, "
-            f"sampling every {options.interval_s:g} s -> {paths[REPORT_SUFFIX]}"
-        )
-        log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
-        if not console.quiet:
-            sinks.append(
-                ConsoleSink(console, facts, options.interval_s, options.duration_s, options.sample_count, options.wide)
+    except MonitorError as exc:
+        log.error("%s", exc)
+        pipeline.discard(REPORT_SUFFIX, DETAIL_SUFFIX)
+        raise
+    pids = [reading.pid for reading in first]
+    # `--pid N` names its PID in the label already.
+    pid = options.selection.pid
+    found = "" if pid is not None and pids == [pid] else f" ({processes_and_pids(pids)})"
+    console.line(
+        f"Monitoring {target.label}{found} for {options.duration_s:g} s, "
+        f"sampling every {options.interval_s:g} s -> {run.paths[REPORT_SUFFIX]}"
+    )
+    log.info("watching %s: %s", target.label, pid_list(pids, limit=None))
+    if not console.quiet:
+        pipeline.add(
+            ConsoleSink(
+                console, pipeline.facts, options.interval_s, options.duration_s, options.sample_count, options.wide
             )
-        breakdown.read_start(session.targets)
-        result = session.run(options.interval_s, options.sample_count, sinks, run.stop)
-        breakdown.read_end(session.targets)
+        )
+    try:
+        breakdown.read_start(pipeline.session.targets)
+        result = pipeline.run(options.interval_s, options.sample_count, run.stop)
+        breakdown.read_end(pipeline.session.targets)
     finally:
-        _close(sinks)
+        pipeline.close()
     if run.stop.requested and result.samples:
         # Said at once: the summary takes a second or two, which otherwise invites a second Ctrl-C.
         stopping = f"stopping after {plural(result.samples, 'sample')}; writing the summary..."
@@ -185,16 +158,10 @@ def _sample(
     return result
 
 
-def _abandon(sinks: list[Sink], paths: dict[str, Path]) -> None:
-    """Close the sinks of a run that failed before its first sample and remove its CSVs."""
-    _close(sinks)
-    _discard_reports(paths)
-
-
 def _nothing_sampled(run: Run, result: RunResult) -> ExitStatus:
     """End a run that took no sample: no report is kept; an error, or the signal's status."""
-    target, paths, log, console = run.target, run.paths, run.log, run.console
-    _discard_reports(paths)
+    target, log, console = run.target, run.log, run.console
+    run.pipeline.discard(REPORT_SUFFIX, DETAIL_SUFFIX)
     for note in result.notes:
         log.info(note)
     if result.error is not None:
@@ -217,25 +184,21 @@ def _exited_early(target: Target, how: str) -> str:
     return f"{target.label} {ended} before the first sample: nothing was measured, no report written"
 
 
-def _close(sinks: list[Sink]) -> None:
-    for sink in sinks:
-        sink.close()
-
-
 def _finish(
     run: Run,
     result: RunResult,
-    facts: RunFacts,
     frame_sink: FrameSink,
     breakdown: MemoryBreakdown,
     signals_while_sampling: int,
 ) -> ExitStatus:
     """Print and log the summary, write the JSON summary and the chart, and choose the exit status."""
     options, target, paths, log, console, stop = run.options, run.target, run.paths, run.log, run.console, run.stop
+    facts = run.pipeline.facts
     frame = frame_sink.frame()
     analysis = analyze(frame, result.headroom, dict(options.min_leak_rates))
     per_process = facts.whole_run_verdicts() if len(result.processes) > 1 else {}
-    pids = [] if options.pid is not None and list(result.processes) == [options.pid] else list(result.processes)
+    pid = options.selection.pid
+    pids = [] if pid is not None and list(result.processes) == [pid] else list(result.processes)
     summary = Summary(target.label, analysis, pids, per_process, result.denied)
     lines = [] if result.end_reason is EndReason.DURATION else [f"Stopped: {result.end_reason.value}"]
     growth_by_kind, growth_sentence = breakdown.facts()
@@ -299,7 +262,7 @@ def _finish(
 
 
 def _draw(
-    options: Options, target: Target, result: RunResult, frame: pd.DataFrame, analysis: RunAnalysis, path: Path
+    options: WatchOptions, target: Target, result: RunResult, frame: pd.DataFrame, analysis: RunAnalysis, path: Path
 ) -> None:
     from monitor.output.chart import write_chart  # matplotlib only when a chart is drawn
 
@@ -308,7 +271,7 @@ def _draw(
 
 
 def run_facts(
-    options: Options, target: Target, paths: dict[str, Path], result: RunResult, analysis: RunAnalysis
+    options: WatchOptions, target: Target, paths: dict[str, Path], result: RunResult, analysis: RunAnalysis
 ) -> dict[str, Any]:
     """What the JSON summary of a live run adds to that of a saved report."""
     clock = result.clock
