@@ -13,8 +13,10 @@ import tempfile
 import unittest
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from monitor.cli import main
+from monitor.stream import ProcessEvent, Sample, Sink
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
@@ -157,3 +159,21 @@ def _reap_group(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
+
+
+class Collector(Sink):
+    """A sink that keeps what it is given; `on_add` runs after each sample."""
+
+    def __init__(self, on_add: Callable[[Sample], None] = lambda sample: None) -> None:
+        self.samples: list[Sample] = []
+        self.events: list[ProcessEvent] = []
+        self._on_add = on_add
+
+    def add(self, sample: Sample) -> None:
+        """Keep the sample."""
+        self.samples.append(sample)
+        self._on_add(sample)
+
+    def note(self, event: ProcessEvent) -> None:
+        """Keep the event."""
+        self.events.append(event)

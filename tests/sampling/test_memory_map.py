@@ -19,7 +19,7 @@ from monitor.sampling.memory_map import KindTotals, MappingKind, MemoryMap, pars
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 from tests.process_tools import wait_until
 
-MAPPER = Path(__file__).resolve().parent / "workloads" / "mapper.py"
+MAPPER = Path(__file__).resolve().parent.parent / "workloads" / "mapper.py"
 MIB = 1 << 20
 KINDS = tuple(kind.value for kind in MappingKind)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.cli.test_analyze import DETAIL_HEADER, HEADER, detail_row_at, row_at, stamp_at
 from tests.helpers import MonitorTestCase
-from tests.test_analyze import DETAIL_HEADER, HEADER, detail_row_at, row_at, stamp_at
 
 
 class ReportErrorMessageTest(MonitorTestCase):

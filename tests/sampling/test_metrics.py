@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
+import unittest
 from pathlib import Path
 from unittest import mock
 
@@ -34,9 +32,8 @@ from monitor.sampling.session import Session
 from monitor.sampling.signals import StopSignals
 from monitor.sampling.targets import TargetSet
 from monitor.stream import ProcessReading, Sample
-from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, read_csv, unique_name
+from tests.helpers import LINUX_ONLY, ROOT, Collector, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import wait_until
-from tests.test_targets import Collector
 
 MIB = 1024 * 1024
 ADDED_TITLES = [metric.console_title for metric in METRIC_TABLE[README_METRIC_COUNT:]]
@@ -218,51 +215,6 @@ class RefusedValueTest(MonitorTestCase):
 
 
 @LINUX_ONLY
-class CmdlineTest(MonitorTestCase):
-    def test_cmdline_watches_only_the_other_process_carrying_the_pattern(self) -> None:
-        """--cmdline TAG, with TAG in the monitor's own command line, watches only the workload that carries it."""
-        tag = f"tag{uuid.uuid4().hex[:8]}"
-        carrier = self.start_workload(unique_name("carry"), "--label", tag)
-        self.start_workload(unique_name("plain"))
-        _, reports, _ = self.make_dirs()
-        result = self.run_monitor("--cmdline", tag, "-d", "1", "-s", "0.25", *self.out_args)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual({row["pid"] for row in read_csv(only_file(reports, "*_processes.csv"))}, {str(carrier.pid)})
-        self.assertEqual(list(json.loads(only_file(reports, "*.json").read_text())["pids"]), [str(carrier.pid)])
-
-    def test_cmdline_never_matches_the_shell_that_started_the_monitor(self) -> None:
-        """Started from a shell whose command line holds TAG too, the monitor still watches only the carrier."""
-        tag = f"tag{uuid.uuid4().hex[:8]}"
-        carrier = self.start_workload(unique_name("carry"), "--label", tag)
-        _, reports, _ = self.make_dirs()
-        # Not a lone command, so the shell stays the monitor's parent instead of exec'ing it.
-        script = f'"$0" "$@"; status=$?; exit $status  # {tag}'
-        result = subprocess.run(
-            ["sh", "-c", script, sys.executable, str(MAIN), "--cmdline", tag, "-d", "1", "-s", "0.25", *self.out_args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=ROOT,
-        )
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(list(json.loads(only_file(reports, "*.json").read_text())["pids"]), [str(carrier.pid)])
-
-    def test_invalid_pattern_is_a_usage_error(self) -> None:
-        """A --cmdline pattern that is not a regular expression: exit 2, one line."""
-        result = self.run_main("--cmdline", "(unclosed", "-d", "1", "-s", "0.5")
-        self.assertEqual(result.returncode, 2)
-        self.assertOneLineError(result.stderr)
-        self.assertIn("--cmdline", result.stderr)
-
-    def test_pattern_matching_only_the_monitor_exits_1(self) -> None:
-        """A pattern found in no command line but the monitor's own: exit 1, one line."""
-        self.make_dirs()
-        result = self.run_monitor("--cmdline", f"none{uuid.uuid4().hex[:8]}", "-d", "1", "-s", "0.5", *self.out_args)
-        self.assertEqual(result.returncode, 1, result.stdout)
-        self.assertOneLineError(result.stderr)
-
-
-@LINUX_ONLY
 @LINUX_ONLY
 class MemoryGrowthTest(MonitorTestCase):
     def test_leak_of_1_mib_buffers_grows_in_anonymous_mappings(self) -> None:
@@ -313,3 +265,7 @@ class WideTableTest(MonitorTestCase):
         row = format_row("15:33:57.755", values, values, 999) + LEAK_MARKER
         self.assertLessEqual(len(format_header()), TERMINAL_COLUMNS)
         self.assertLessEqual(len(row), TERMINAL_COLUMNS, row)
+
+
+if __name__ == "__main__":
+    unittest.main()

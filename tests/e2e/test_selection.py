@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import datetime
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
+import uuid
 
 import psutil
 
-from monitor.metrics import METRICS
-from monitor.output.facts import RunFacts
-from monitor.stream import ProcessReading, Sample
-from tests.helpers import LINUX_ONLY, WORKLOAD, MonitorTestCase, only_file, read_csv, smaps_private_bytes, unique_name
-
-
-class WholeRunVerdictsTest(unittest.TestCase):
-    def test_only_pids_present_in_every_tick_are_judged(self) -> None:
-        """A PID that left early or joined late is left out of the per-process verdicts."""
-        facts = RunFacts()
-        ticks = [[(1, 10), (2, 5)], [(1, 11), (2, 5)], [(1, 12), (3, 9)]]
-        now = datetime.datetime.now().astimezone()
-        for index, tick in enumerate(ticks, start=1):
-            extra = (None,) * (len(METRICS) - 3)
-            readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3, *extra)) for pid, memory in tick)
-            totals = (0.0, sum(m for _, m in tick), 3 * len(tick), *extra)
-            facts.add(Sample(index, now, float(index), readings, totals))
-        verdicts = facts.whole_run_verdicts()
-        self.assertEqual(list(verdicts), [1])
-        self.assertEqual((verdicts[1][1].samples, verdicts[1][1].steps_up), (3, 2))
+from tests.helpers import (
+    LINUX_ONLY,
+    MAIN,
+    ROOT,
+    WORKLOAD,
+    MonitorTestCase,
+    only_file,
+    read_csv,
+    smaps_private_bytes,
+    unique_name,
+)
 
 
 @LINUX_ONLY
@@ -166,6 +159,51 @@ class LaunchTest(MonitorTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertOneLineError(result.stderr)
         self.assertIn("cannot start command", result.stderr)
+
+
+@LINUX_ONLY
+class CmdlineTest(MonitorTestCase):
+    def test_cmdline_watches_only_the_other_process_carrying_the_pattern(self) -> None:
+        """--cmdline TAG, with TAG in the monitor's own command line, watches only the workload that carries it."""
+        tag = f"tag{uuid.uuid4().hex[:8]}"
+        carrier = self.start_workload(unique_name("carry"), "--label", tag)
+        self.start_workload(unique_name("plain"))
+        _, reports, _ = self.make_dirs()
+        result = self.run_monitor("--cmdline", tag, "-d", "1", "-s", "0.25", *self.out_args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual({row["pid"] for row in read_csv(only_file(reports, "*_processes.csv"))}, {str(carrier.pid)})
+        self.assertEqual(list(json.loads(only_file(reports, "*.json").read_text())["pids"]), [str(carrier.pid)])
+
+    def test_cmdline_never_matches_the_shell_that_started_the_monitor(self) -> None:
+        """Started from a shell whose command line holds TAG too, the monitor still watches only the carrier."""
+        tag = f"tag{uuid.uuid4().hex[:8]}"
+        carrier = self.start_workload(unique_name("carry"), "--label", tag)
+        _, reports, _ = self.make_dirs()
+        # Not a lone command, so the shell stays the monitor's parent instead of exec'ing it.
+        script = f'"$0" "$@"; status=$?; exit $status  # {tag}'
+        result = subprocess.run(
+            ["sh", "-c", script, sys.executable, str(MAIN), "--cmdline", tag, "-d", "1", "-s", "0.25", *self.out_args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(list(json.loads(only_file(reports, "*.json").read_text())["pids"]), [str(carrier.pid)])
+
+    def test_invalid_pattern_is_a_usage_error(self) -> None:
+        """A --cmdline pattern that is not a regular expression: exit 2, one line."""
+        result = self.run_main("--cmdline", "(unclosed", "-d", "1", "-s", "0.5")
+        self.assertEqual(result.returncode, 2)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("--cmdline", result.stderr)
+
+    def test_pattern_matching_only_the_monitor_exits_1(self) -> None:
+        """A pattern found in no command line but the monitor's own: exit 1, one line."""
+        self.make_dirs()
+        result = self.run_monitor("--cmdline", f"none{uuid.uuid4().hex[:8]}", "-d", "1", "-s", "0.5", *self.out_args)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertOneLineError(result.stderr)
 
 
 if __name__ == "__main__":

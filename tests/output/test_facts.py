@@ -59,5 +59,21 @@ class RunFactsTest(unittest.TestCase):
         self.assertEqual(facts.samples, 2)
 
 
+class WholeRunVerdictsTest(unittest.TestCase):
+    def test_only_pids_present_in_every_tick_are_judged(self) -> None:
+        """A PID that left early or joined late is left out of the per-process verdicts."""
+        facts = RunFacts()
+        ticks = [[(1, 10), (2, 5)], [(1, 11), (2, 5)], [(1, 12), (3, 9)]]
+        now = datetime.datetime.now().astimezone()
+        for index, tick in enumerate(ticks, start=1):
+            extra = (None,) * (len(METRICS) - 3)
+            readings = tuple(ProcessReading(pid, "a", (0.0, memory, 3, *extra)) for pid, memory in tick)
+            totals = (0.0, sum(m for _, m in tick), 3 * len(tick), *extra)
+            facts.add(Sample(index, now, float(index), readings, totals))
+        verdicts = facts.whole_run_verdicts()
+        self.assertEqual(list(verdicts), [1])
+        self.assertEqual((verdicts[1][1].samples, verdicts[1][1].steps_up), (3, 2))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -237,16 +237,16 @@ class MidRunFailureTest(MonitorTestCase):
         self.assertEqual(list(reports.glob("*.csv")), [], "no header-only report left behind")
 
     def test_access_denied_mid_run_keeps_what_was_collected(self) -> None:
-        """AccessDenied on the 4th tick: the three rows stay, the summary says so, exit 1."""
+        """AccessDenied once three rows are written: the three rows stay, the summary says so, exit 1."""
         name = unique_name("denylate")
         proc = self.start_workload(name)
         _, reports, _logs = self.make_dirs()
         real_read = session.read_process
-        calls = {"n": 0}
 
         def read_then_deny(*args: object, **kwargs: object) -> object:
-            calls["n"] += 1
-            if calls["n"] == 5:  # one read at start, then one per tick
+            # Refused once the report holds three rows (each row is flushed as it is taken).
+            written = list(reports.glob(f"{name}_*[0-9].csv"))
+            if written and len(written[0].read_text().splitlines()) >= 1 + 3:
                 raise AccessDeniedError(proc.pid, name)
             return real_read(*args, **kwargs)  # type: ignore[arg-type]
 

@@ -14,27 +14,11 @@ from monitor.metrics import HANDLES, MEMORY
 from monitor.sampling import finders, probes
 from monitor.sampling.finders import NameFinder
 from monitor.sampling.limits import headroom
-from monitor.sampling.names import name_matches
 from monitor.sampling.probes import AccessDeniedError, read_process
 from monitor.sampling.targets import TargetSet
 from monitor.stream import ProcessReading
 from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
 from tests.process_tools import reuse_pid
-
-
-class NameMatchTest(unittest.TestCase):
-    def test_posix_names_match_exactly(self) -> None:
-        """On Linux a name matches only itself, case included."""
-        self.assertTrue(name_matches("chrome", "chrome", windows=False))
-        self.assertFalse(name_matches("Chrome", "chrome", windows=False))
-        self.assertFalse(name_matches("chrome.exe", "chrome", windows=False))
-
-    def test_windows_names_ignore_case_and_exe(self) -> None:
-        """On Windows 'chrome', 'Chrome.EXE' and 'chrome.exe' all name chrome.exe."""
-        self.assertTrue(name_matches("chrome.exe", "chrome", windows=True))
-        self.assertTrue(name_matches("Chrome.EXE", "chrome", windows=True))
-        self.assertTrue(name_matches("chrome.exe", "CHROME.exe", windows=True))
-        self.assertFalse(name_matches("chromium.exe", "chrome", windows=True))
 
 
 @LINUX_ONLY

@@ -1,0 +1,1 @@
+"""Tests of the analysis layer: pure functions on literal and generated series."""

@@ -1,0 +1,1 @@
+"""Tests of the command line: options, modes and their errors."""

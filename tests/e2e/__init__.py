@@ -1,0 +1,1 @@
+"""End-to-end tests: the monitor run as a user runs it, against real processes."""

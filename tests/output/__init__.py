@@ -1,0 +1,1 @@
+"""Tests of the output layer: sinks, text, files, charts and saved reports."""

@@ -1,0 +1,1 @@
+"""Tests of the sampling layer: finding, identifying and reading processes, on real processes."""
