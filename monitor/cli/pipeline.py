@@ -61,9 +61,7 @@ class RunPipeline:
             report: Sink = ReportSink(self.paths[REPORT_SUFFIX], self.facts)
             detail: Sink = DetailSink(self.paths[DETAIL_SUFFIX], self.facts)
         except OSError as exc:
-            error = dir_error(self.paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc)
-            self.log.error("%s", error)
-            raise error from None
+            raise dir_error(self.paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc) from None
         if rows_only:
             report, detail = RowsOnly(report), RowsOnly(detail)
         self.add(report)
