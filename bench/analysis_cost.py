@@ -25,6 +25,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.results import recorded  # noqa: E402
+
 MAX_RATIO = 15.0
 MAX_RSS_MIB = 1024.0
 READ_ONLY = (
@@ -102,4 +106,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("analysis_cost"):
+        status = main()
+    sys.exit(status)

@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.results import recorded  # noqa: E402
+
 TARGET_RATIO = 3.0
 COMMANDS = {
     "bare: python -c 'import argparse, psutil'": [sys.executable, "-c", "import argparse, psutil"],
@@ -53,4 +57,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("cli_latency"):
+        status = main()
+    sys.exit(status)

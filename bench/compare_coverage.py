@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.results import recorded
 from monitor.analysis.compare import change_interval  # after the path is set
 
 PHIS = (0.0, 0.5, 0.8, 0.95)
@@ -65,4 +66,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("compare_coverage"):
+        status = main()
+    sys.exit(status)

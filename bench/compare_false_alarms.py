@@ -199,4 +199,9 @@ def _elapsed(started: float) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, str(ROOT))
+    from bench.results import recorded
+
+    with recorded("compare_false_alarms"):
+        status = main()
+    sys.exit(status)

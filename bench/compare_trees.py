@@ -32,6 +32,7 @@ from bench.perf import (
     start_workload,
     stop_workload,
 )
+from bench.results import recorded
 
 MODES = {"quiet": ["-q"], "console piped": []}
 
@@ -74,4 +75,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("compare_trees"):
+        status = main()
+    sys.exit(status)

@@ -35,6 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import recorded  # noqa: E402
 from monitor.metrics import CTX_SWITCHES  # noqa: E402 - after the path is set
 from monitor.sampling.probes import PROBES, Value  # noqa: E402
 from monitor.sampling.thread_switches import CPU_SHARE, ThreadSwitches  # noqa: E402
@@ -195,4 +196,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("ctx_switch_cost"):
+        status = main()
+    sys.exit(status)

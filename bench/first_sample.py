@@ -15,6 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.results import recorded
 
 
 def first_row_s(tree: str, pid: int) -> float:
@@ -52,4 +57,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recorded("first_sample"):
+        main()

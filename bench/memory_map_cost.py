@@ -29,6 +29,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import recorded  # noqa: E402
 from monitor.sampling.memory_map import read_memory_map  # noqa: E402 - after the path is set
 
 MAPPER = ROOT / "tests" / "workloads" / "mapper.py"
@@ -105,4 +106,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("memory_map_cost"):
+        status = main()
+    sys.exit(status)

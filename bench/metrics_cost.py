@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.perf import PYTHON, Check, print_checks, report_in, run_measured, start_workload, stop_workload  # noqa: E402
+from bench.results import recorded  # noqa: E402
 from monitor.metrics import READ_RATE, RESIDENT, SWAPPED, THREADS, WRITE_RATE  # noqa: E402
 from monitor.sampling.probes import read_process  # noqa: E402
 
@@ -213,4 +214,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("metrics_cost"):
+        status = main()
+    sys.exit(status)

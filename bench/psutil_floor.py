@@ -21,6 +21,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.many_processes import fleet
+from bench.results import recorded
 
 PASSES = 10
 
@@ -70,4 +71,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recorded("psutil_floor"):
+        status = main()
+    sys.exit(status)
