@@ -1,7 +1,6 @@
 """What reading every thread's context switches costs per sample, against reading the main thread's only.
 
-    python bench/ctx_switch_cost.py                 # prints the table
-    python bench/ctx_switch_cost.py --write-docs    # and puts it into docs/performance.md
+    python bench/ctx_switch_cost.py    # prints the table, and writes it to bench/results/ctx_switch_cost.md
 
 For 1, 10 and 100 threads, a workload (tests/workloads/workload.py, its extra threads waiting) is read
 in this process the way a tick reads it: every probe of the metric table in one `oneshot()`, with
@@ -21,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import re
 import signal
 import statistics
 import subprocess
@@ -41,7 +39,6 @@ from monitor.sampling.probes import PROBES, Value  # noqa: E402
 from monitor.sampling.thread_switches import CPU_SHARE, ThreadSwitches  # noqa: E402
 
 WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
-DOCS = ROOT / "docs" / "performance.md"
 THREAD_COUNTS = (1, 10, 100)
 ROUNDS = 5
 SAMPLES = 200
@@ -50,7 +47,6 @@ MAIN_ONLY = "main thread only"
 EVERY_TICK = "every thread, every tick"
 BUDGETED = "every thread, as the monitor reads them"
 FORMS = (MAIN_ONLY, EVERY_TICK, BUDGETED)
-SECTION = "## Context switches of every thread"
 Read = Callable[[psutil.Process], tuple[Value, ...]]
 
 
@@ -143,59 +139,29 @@ def table(results: dict[int, dict[str, list[float]]]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Put the section into docs/performance.md, replacing the one there (the file is made if missing)."""
-    old = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text(new, encoding="utf-8")
-
-
-def section(results: dict[int, dict[str, list[float]]]) -> str:
-    """The docs section: how it was measured, on what, and the table."""
-    machine = f"{platform.machine()}, {psutil.cpu_count()} cores, Linux {platform.release()}"
+def summary(results: dict[int, dict[str, list[float]]]) -> str:
+    """The table with what it measured and on what."""
     versions = f"Python {platform.python_version()}, psutil {psutil.__version__}"
     return (
-        f"{SECTION}\n\n"
-        "On Linux psutil's `num_ctx_switches()` counts the main thread only, so the monitor reads each\n"
-        "other thread's count as well (`monitor/sampling/thread_switches.py`). `python bench/ctx_switch_cost.py`\n"
-        "measures what a tick's read of one process (every probe, in one `oneshot()`) costs in CPU with the\n"
-        f"main thread's count only and with every thread's, paced as `-s 0.01`: medians of {ROUNDS} interleaved\n"
-        f"rounds of {SAMPLES} reads each ({machine}; {versions}):\n\n"
-        f"{table(results)}\n\n"
-        "On a shared machine the per-sample figures move by tens of percent between runs minutes apart; the\n"
-        "ratios, taken within each round, move much less.\n\n"
-        "Each thread beyond the main one costs one `/proc/TID/status` read per sample (the thread list is read\n"
-        "again only when a thread came or went). Reading them on every tick is cheap for a few threads and\n"
-        "several times a whole sample's cost for a hundred, so the monitor reads the other threads of a process\n"
-        f"again only once {1 / CPU_SHARE:.0f} times the CPU time of their last read has passed (at most "
-        f"{CPU_SHARE:.0%} of a core\n"
-        "per process): every tick at the usual intervals, every few ticks at `-s 0.01` with many threads. The\n"
-        "main thread is read on every tick at no extra cost (its count comes with the status file that the\n"
-        "other metrics read).\n"
+        f"CPU per read of one process, medians of {ROUNDS} interleaved rounds of {SAMPLES} reads paced as "
+        f"-s {PACE_S:g} ({versions}):\n\n{table(results)}"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write-docs", action="store_true", help=f"put the section into {DOCS.relative_to(ROOT)}")
-    args = parser.parse_args()
+    parser.parse_args()
     if not psutil.LINUX:
         raise SystemExit("Linux only: elsewhere psutil's count is already the whole process's")
     results = {}
     for threads in THREAD_COUNTS:
         results[threads] = measure(threads)
         print(f"{threads} threads measured", file=sys.stderr)
-    text = section(results)
-    print(text)
-    if args.write_docs:
-        write_docs(text)
-        print(f"Wrote {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    print(summary(results))
     return 0
 
 
 if __name__ == "__main__":
-    with recorded("ctx_switch_cost"):
+    with recorded("ctx_switch_cost", markdown=True):
         status = main()
     sys.exit(status)

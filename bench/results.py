@@ -4,8 +4,10 @@
         ...print the table...
 
 Everything the bench prints inside the block still goes to the terminal, and is also written to
-bench/results/<bench>.md under the command that printed it, the date and the machine, so that the
-figures quoted in docs/performance.md come from a file a script wrote.
+bench/results/<bench>.md under the command that printed it, the date and the machine. A page of
+docs/ that quotes the result marks the place with two comments, `<!-- bench/results/<bench>.md -->`
+and `<!-- end of bench/results/<bench>.md -->`: what lies between them is replaced by the new result,
+so the figures in the docs are the ones the script last wrote.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 class _Tee(io.TextIOBase):
@@ -48,14 +51,33 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def recorded(bench: str) -> Iterator[None]:
-    """Copy what the block prints to bench/results/<bench>.md, once it ends without an exception."""
+def recorded(bench: str, markdown: bool = False) -> Iterator[None]:
+    """Copy what the block prints to bench/results/<bench>.md, once it ends without an exception.
+
+    Printed text is kept in a code block, unless the bench prints Markdown (`markdown`).
+    """
     tee = _Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
         yield
     command = " ".join(["python", f"bench/{bench}.py", *sys.argv[1:]])
     when = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    printed = tee.copy.getvalue().rstrip()
+    body = printed if markdown else f"```\n{printed}\n```"
+    result = f"`{command}` on {when}; {machine()}:\n\n{body}\n"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{bench}.md").write_text(
-        f"`{command}` on {when}; {machine()}:\n\n```\n{tee.copy.getvalue().rstrip()}\n```\n", encoding="utf-8"
-    )
+    (RESULTS / f"{bench}.md").write_text(result, encoding="utf-8")
+    for page in DOCS.glob("*.md"):
+        quote(page, bench, result)
+
+
+def quote(page: Path, bench: str, result: str) -> bool:
+    """Put `result` between the page's marks for this bench, if it has them; True when it did."""
+    text = page.read_text(encoding="utf-8")
+    start = f"<!-- bench/results/{bench}.md -->\n"
+    end = f"<!-- end of bench/results/{bench}.md -->"
+    if start not in text or end not in text:
+        return False
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    page.write_text(f"{before}{start}{result}{end}{after}", encoding="utf-8")
+    return True
