@@ -24,9 +24,10 @@ def resolve_target(selection: Selection, launched: subprocess.Popen[bytes] | Non
     """What -p, --pid, --cmdline or a launched command name: how to find it and what to call it."""
     if launched is not None:
         name = Path(selection.command[0]).name
-        return Target(finders.by_pid(launched.pid), name, f"command '{' '.join(selection.command)}'", "")
+        shown = names.clean_name(" ".join(selection.command))
+        return Target(finders.by_pid(launched.pid), names.clean_name(name), f"command '{shown}'", "")
     if selection.pid is not None:
-        name = names.name_of_pid(selection.pid)
+        name = names.clean_name(names.name_of_pid(selection.pid))
         return Target(finders.by_pid(selection.pid), name, f"pid {selection.pid} ('{name}')", "")
     if selection.cmdline is not None:
         pattern = names.clean_name(selection.cmdline)

@@ -33,16 +33,23 @@ def name_matches(candidate: str, wanted: str, windows: bool | None = None) -> bo
 COMM_BYTES = 15
 
 
+# Control characters as escapes: a name holding ESC [2J would clear the terminal, a newline split a line.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
 def clean_name(name: str) -> str:
-    """A process name as printable, valid UTF-8: bytes that do not decode become backslash escapes.
+    """A process name as printable, valid UTF-8: bytes that do not decode and control characters
+    become backslash escapes.
 
     psutil decodes names with surrogateescape, so a name cut mid-character holds lone surrogates
     that no UTF-8 file or terminal accepts.
     """
     try:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
-        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.translate(_CONTROLS)
 
 
 def kernel_name(pid: int) -> bytes | None:

@@ -216,7 +216,8 @@ class Session:
         spent_s = sum(spent.values())
         if not readings and not self.keep_running:
             self.end_reason = EndReason.PROCESS_EXITED
-            if spent_s <= 0:
+            # The tree's last CPU closes a measured run; before the first sample nothing was measured.
+            if spent_s <= 0 or self.samples == 0:
                 return False
         if self._first_monotonic is None:
             self._first_monotonic = now

@@ -120,6 +120,17 @@ class MonitorCommandTest(MonitorTestCase):
         self.assertIn("nothing was measured", result.stderr)
         self.assertEqual(list(reports.glob("*.csv")), [])
 
+    def test_command_that_spends_cpu_and_exits_before_the_first_sample_is_not_a_run(self) -> None:
+        """A command that burns CPU and exits with status 2 before the first tick: the same error, no report,
+        no row made of the CPU it spent (the row that closes a measured run)."""
+        _, reports, _ = self.make_dirs()
+        burn = "import time\nstart = time.process_time()\nwhile time.process_time() - start < 0.3: pass\nexit(2)"
+        result = self.run_monitor("-d", "8", "-s", "4", *self.out_args, "--", sys.executable, "-c", burn)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("exited with status 2 before the first sample", result.stderr)
+        self.assertEqual(list(reports.glob("*.csv")), [])
+
     def test_many_instances_are_counted_and_their_exits_grouped(self) -> None:
         """Eight instances: start and summary lines give the count and five PIDs, exits come per tick, JSON has all."""
         name = unique_name("many")

@@ -6,10 +6,13 @@ import datetime
 import os
 import subprocess
 import time
+import unicodedata
 import unittest
 import uuid
 
 import psutil
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.sampling.finders import NameFinder
 from monitor.sampling.names import clean_name, kernel_name, name_matches, process_name
@@ -39,6 +42,21 @@ class CleanNameTest(unittest.TestCase):
         """Ordinary names, accents included, pass through as they are."""
         for name in ("python3", "ééé", "a b", "chrome.exe"):
             self.assertEqual(clean_name(name), name)
+
+    def test_control_characters_become_escapes(self) -> None:
+        """A name that would clear the terminal or split a line is shown with escapes instead."""
+        self.assertEqual(clean_name("nu\x1b[2Jx"), "nu\\x1b[2Jx")
+        self.assertEqual(clean_name("a\nb\tc\x7f"), "a\\nb\\tc\\x7f")
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.characters(codec=None)))
+    def test_any_name_comes_out_printable(self, name: str) -> None:
+        """Whatever a process is called (lone surrogates included), its shown name is valid UTF-8, holds no
+        control character, and cleaning it again changes nothing."""
+        shown = clean_name(name)
+        shown.encode("utf-8")
+        self.assertFalse([char for char in shown if unicodedata.category(char) == "Cc"], shown)
+        self.assertEqual(clean_name(shown), shown)
 
 
 class NameMatchTest(MonitorTestCase):
