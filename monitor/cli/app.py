@@ -60,6 +60,14 @@ def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     except MonitorError as exc:
         print(f"error: {exc}", file=err)
         return ExitStatus.ERROR
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: the Python package '{exc.name}' is missing; install the requirements into the Python that "
+            f"runs the monitor ({sys.executable} -m pip install -r requirements.txt), or run it with the virtual "
+            "environment's python",
+            file=err,
+        )
+        return ExitStatus.ERROR
     except Exception as exc:  # the last line of defence against a traceback
         if options.debug:
             traceback.print_exc(file=err)

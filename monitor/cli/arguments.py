@@ -84,6 +84,13 @@ def _pid(text: str) -> int:
     return value
 
 
+def _directory(text: str) -> Path:
+    """A directory for -r or -l; an empty one (an unset shell variable) would scatter files in the working directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the directory is empty; give a folder, e.g. output/reports")
+    return Path(text)
+
+
 def program_name() -> str:
     """What the user typed to run us: 'main.py', or 'procmon' when installed."""
     return Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "main.py"
@@ -132,15 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-r",
         "--reports-dir",
-        type=Path,
+        type=_directory,
         metavar="DIR",
         help=f"where CSV reports go (default {DEFAULT_REPORTS_DIR}); created when missing",
     )
     parser.add_argument(
         "-l",
         "--logs-dir",
-        type=Path,
-        default=DEFAULT_LOGS_DIR,
+        type=_directory,
         metavar="DIR",
         help=f"where log files go (default {DEFAULT_LOGS_DIR}); created when missing",
     )

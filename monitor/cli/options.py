@@ -16,6 +16,7 @@ from typing import Sequence, Union
 
 from monitor.cli.arguments import (
     DEFAULT_INTERVAL,
+    DEFAULT_LOGS_DIR,
     DEFAULT_REPORTS_DIR,
     DEFAULT_TOLERANCE_PCT,
     DEFAULT_WINDOW_S,
@@ -130,6 +131,9 @@ def parse_options(argv: Sequence[str]) -> Options:
     args.sampling_given = args.sampling is not None
     args.sampling = args.sampling if args.sampling_given else Decimal(DEFAULT_INTERVAL)
     _check_compare(args, command)
+    if args.analyze or (args.compare is not None and len(args.compare) == 2):
+        _check_saved_only(args)
+    logs_dir = args.logs_dir or DEFAULT_LOGS_DIR
     if args.compare is not None and len(args.compare) == 2:
         return _comparison(args, args.compare[1])
     if args.analyze:
@@ -161,7 +165,7 @@ def parse_options(argv: Sequence[str]) -> Options:
             duration_s,
             interval_s,
             sample_count,
-            logs_dir=args.logs_dir,
+            logs_dir=logs_dir,
             reports_dir=args.reports_dir,
             window_s=float(args.window) if args.window is not None else DEFAULT_WINDOW_S,
             per_pid=args.per_pid,
@@ -175,7 +179,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         interval_s,
         sample_count,
         reports_dir=args.reports_dir or DEFAULT_REPORTS_DIR,
-        logs_dir=args.logs_dir,
+        logs_dir=logs_dir,
         min_leak_rates=_leak_rates(args.min_leak_rate),
         plot=not args.no_plot,
         fail_on_leak=args.fail_on_leak,
@@ -200,6 +204,30 @@ def _comparison(args: argparse.Namespace, candidate: Path | WatchOptions) -> Com
         quiet=args.quiet,
         debug=args.debug,
     )
+
+
+# What only a run uses, which a mode reading saved reports would silently ignore.
+_RUN_ONLY = {
+    "duration": "-d",
+    "sampling_given": "-s",
+    "reports_dir": "-r",
+    "logs_dir": "-l",
+    "include_children": "--include-children",
+    "wide": "--wide",
+    "serve": "--serve",
+    "per_pid": "--per-pid",
+}
+
+
+def _check_saved_only(args: argparse.Namespace) -> None:
+    """--analyze and --compare of two reports sample nothing: an option of a run is a mistake, said once."""
+    given = [option for name, option in _RUN_ONLY.items() if getattr(args, name) not in (None, False)]
+    if given:
+        mode = "--analyze" if args.analyze else "--compare BASELINE.csv CANDIDATE.csv"
+        raise UsageError(
+            f"{mode} reads saved reports and samples nothing: leave out {', '.join(given)}"
+            f" ({'it applies' if len(given) == 1 else 'they apply'} to a run)"
+        )
 
 
 def _check_interval(interval: Decimal, duration: Decimal, given: bool) -> None:

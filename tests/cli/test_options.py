@@ -36,6 +36,11 @@ BAD_INPUTS = [
     ("-p", "x", "-d", "1e400"),
     ("-p", "x", "-d", "1e11", "-s", "1e10"),
     ("-p", "x", "-d", "31536001"),
+    ("-p", "x", "-d", "5", "-r", ""),
+    ("-p", "x", "-d", "5", "-l", " "),
+    ("--analyze", "a.csv", "-d", "5"),
+    ("--analyze", "a.csv", "--serve", "9000"),
+    ("--compare", "a.csv", "b.csv", "-s", "1"),
 ]
 
 # Each out-of-range value, the option the message must name, and the range it must give.
@@ -145,6 +150,27 @@ class UsageErrorOutputTest(MonitorTestCase):
         self.assertIn("-d/--duration", err)
         _, _, err = self.run_in_process("-p", "x", "-d", "2", "-s", "10")
         self.assertIn("-s/--sampling", err)
+
+    def test_options_of_a_run_are_refused_when_reading_saved_reports(self) -> None:
+        """--analyze with -d, -r and --wide names all three instead of ignoring them."""
+        status, _, err = self.run_in_process("--analyze", "a.csv", "-d", "5", "-r", "out", "--wide")
+        self.assertEqual(status, 2)
+        self.assertIn("--analyze reads saved reports and samples nothing: leave out -d, -r, --wide", err)
+
+    def test_a_missing_package_is_named_with_the_fix(self) -> None:
+        """Run by a Python without pandas, a monitoring run says which package is missing and how to install it."""
+        entry = "import sys; sys.modules['pandas'] = None; from monitor.cli import main; sys.exit(main())"
+        result = subprocess.run(
+            [sys.executable, "-c", entry, "-p", "x", "-d", "1", "-s", "0.5"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=MAIN.parent,
+        )
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("the Python package 'pandas' is missing", result.stderr)
+        self.assertIn("pip install -r requirements.txt", result.stderr)
 
     def test_real_command_line_gives_one_line(self) -> None:
         """Through the real entry point, a bad duration gives exit 2 and one stderr line."""
