@@ -281,13 +281,18 @@ def _check_compare(args: argparse.Namespace, command: list[str]) -> None:
 
 def _check_modes(args: argparse.Namespace, names: tuple[str, ...], command: list[str]) -> None:
     """Usage errors of the target and mode options, one line each."""
+    chosen = sum(1 for given in (names, args.pid is not None, args.cmdline is not None, command) if given)
     if args.serve is None and args.duration is None:
+        if chosen == 0:
+            raise UsageError(
+                "nothing to monitor: give -p NAME, --pid PID, --cmdline PATTERN or -- COMMAND, and -d SECONDS "
+                "(see --help)"
+            )
         raise UsageError("the following arguments are required: -d/--duration")
     if any(not name.strip() for name in names):
         raise UsageError("argument -p/--process: the process name is empty; give the name to monitor")
     if len(names) > 1 and args.serve is None:
         raise UsageError("argument -p/--process: give one name (several names go with --serve)")
-    chosen = sum(1 for given in (names, args.pid is not None, args.cmdline is not None, command) if given)
     if chosen > 1:
         raise UsageError("give one of -p, --pid, --cmdline or a command after --, not several")
     if chosen == 0:

@@ -36,6 +36,7 @@ from monitor.output.summary_text import Summary, format_summary, missed_ticks_se
 from monitor.output.units import pid_list, plural, processes_and_pids
 from monitor.sampling import targets
 from monitor.sampling.command import finish_command, launch
+from monitor.sampling.names import clean_name
 from monitor.sampling.session import EndReason, RunResult, Session
 from monitor.sampling.signals import StopSignals
 
@@ -103,7 +104,13 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
     try:
         return launch(command)
     except OSError as exc:
-        raise MonitorError(f"cannot start command '{command[0]}': {exc.strerror or exc}") from None
+        program = clean_name(command[0])
+        if Path(command[0]).is_dir():
+            raise MonitorError(f"cannot start command '{program}': it is a directory; give a program") from None
+        raise MonitorError(
+            f"cannot start command '{program}' ({exc.strerror or exc}); check its name, or give its path "
+            "(it is started without a shell)"
+        ) from None
 
 
 def _sample(run: Run, launched: subprocess.Popen[bytes] | None, breakdown: MemoryBreakdown) -> RunResult:

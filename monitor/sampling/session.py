@@ -157,7 +157,10 @@ class Session:
         except MonitorError as exc:
             error = str(exc)
         except OSError as exc:
-            error = f"writing the report failed ({exc.strerror or exc}); the rows already written are kept"
+            error = (
+                f"writing the report failed ({exc.strerror or exc}); the rows already written are kept; "
+                "free some space, or choose another folder with -r/--reports-dir"
+            )
         if error is not None:
             self.end_reason = EndReason.ERROR
         elif stop.requested:

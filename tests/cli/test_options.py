@@ -172,6 +172,12 @@ class UsageErrorOutputTest(MonitorTestCase):
         self.assertIn("the Python package 'pandas' is missing", result.stderr)
         self.assertIn("pip install -r requirements.txt", result.stderr)
 
+    def test_nothing_given_names_what_to_give(self) -> None:
+        """Run with no option at all, the error names the target options and -d, not -d alone."""
+        status, _, err = self.run_in_process()
+        self.assertEqual(status, 2)
+        self.assertIn("nothing to monitor: give -p NAME, --pid PID, --cmdline PATTERN or -- COMMAND, and -d", err)
+
     def test_real_command_line_gives_one_line(self) -> None:
         """Through the real entry point, a bad duration gives exit 2 and one stderr line."""
         result = self.run_monitor("-p", "x", "-d", "abc")

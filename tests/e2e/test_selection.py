@@ -158,7 +158,12 @@ class LaunchTest(MonitorTestCase):
         result = self.run_main("-d", "1", "-s", "0.5", *self.out_args, "--", "no-such-command-xyz")
         self.assertEqual(result.returncode, 1)
         self.assertOneLineError(result.stderr)
-        self.assertIn("cannot start command", result.stderr)
+        self.assertIn("cannot start command 'no-such-command-xyz'", result.stderr)
+        self.assertIn("check its name, or give its path", result.stderr)
+        folder = self.run_main("-d", "1", "-s", "0.5", *self.out_args, "--", "/")
+        self.assertEqual(folder.returncode, 1)
+        self.assertOneLineError(folder.stderr)
+        self.assertIn("it is a directory; give a program", folder.stderr)
 
 
 @LINUX_ONLY
