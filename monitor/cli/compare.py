@@ -17,7 +17,7 @@ from monitor.metrics import CPU, ELAPSED, HANDLES, MEMORY, METRICS
 from monitor.output.compare_json import comparison_document
 from monitor.output.compare_text import REGRESSION_NOTE, RunLabel, format_comparison, metric_name
 from monitor.output.console import Console
-from monitor.output.files import CHART_SUFFIX
+from monitor.output.files import CHART_SUFFIX, REPORT_SUFFIX
 from monitor.output.saved_report import is_detail, read_report
 from monitor.output.summary_json import json_line
 
@@ -27,10 +27,10 @@ GATED = (CPU, MEMORY, HANDLES)
 
 def compare(options: CompareOptions, out: TextIO, err: TextIO) -> ExitStatus:
     """Compare the candidate (a saved report, or a run made now) with the baseline report; print and chart it."""
-    baseline_path = options.baseline
+    baseline_path = newest_report(options.baseline)
     baseline = load_run(baseline_path, "baseline")  # a bad baseline is said before any run starts
     if isinstance(options.candidate, Path):
-        candidate_path = options.candidate
+        candidate_path = newest_report(options.candidate)
         return _compare(options, (baseline_path, baseline), (candidate_path, load_run(candidate_path)), out, err)
     with_run = _watch_candidate(options.candidate, options.json, out, err)
     if isinstance(with_run, ExitStatus):
@@ -38,6 +38,16 @@ def compare(options: CompareOptions, out: TextIO, err: TextIO) -> ExitStatus:
     candidate_path, run_status = with_run
     status = _compare(options, (baseline_path, baseline), (candidate_path, load_run(candidate_path)), out, err)
     return run_status if status is ExitStatus.SUCCESS else status
+
+
+def newest_report(path: Path) -> Path:
+    """The path itself, or for a folder (as `-r baseline` fills it) the newest run's report in it."""
+    if not path.is_dir():
+        return path
+    reports = [found for found in path.glob("*" + REPORT_SUFFIX) if written_beside(found) is None]
+    if not reports:
+        raise MonitorError(f"{path}: no report in this folder; give a report the monitor wrote, or its folder")
+    return max(reports, key=lambda found: (found.stat().st_mtime, found.name))
 
 
 def load_run(path: Path, role: str = "candidate") -> pd.DataFrame:
@@ -48,6 +58,8 @@ def load_run(path: Path, role: str = "candidate") -> pd.DataFrame:
         report = written_beside(path)
         instead = f"its run's report ({report})" if report is not None else "a run's report"
         raise MonitorError(f"{path}: a per-process detail CSV; give {instead} as the {role}")
+    if frame.empty:
+        raise MonitorError(f"{path}: the report holds no samples, so there is nothing to compare; give a run's report")
     return frame
 
 

@@ -65,6 +65,22 @@ class CompareRealRunsTest(MonitorTestCase):
         self.assertEqual(higher, [])
         self.assertIn(document["metrics"]["private_memory"]["verdict"], ("same", "inconclusive"))
 
+    def test_a_folder_stands_for_its_newest_report(self) -> None:
+        """`-r baseline` then `--compare baseline`: a folder is read as the newest run's report in it."""
+        status, document = self.compare_json(str(self.second60.parent), str(self.run80.parent), "--fail-on-regression")
+        self.assertEqual(status, 4, document)
+        self.assertEqual(document["baseline"]["file"], str(self.second60))
+        self.assertEqual(document["candidate"]["file"], str(self.run80))
+
+    def test_a_report_without_samples_is_not_a_pass(self) -> None:
+        """A candidate holding only the header cannot pass --fail-on-regression: one line, exit 1."""
+        empty = self.folder / "empty.csv"
+        empty.write_text(self.first60.read_text().splitlines()[0] + "\n")
+        status, out, err = self.run_in_process("--compare", str(self.first60), str(empty), "--fail-on-regression")
+        self.assertEqual(status, 1, out)
+        self.assertOneLineError(err)
+        self.assertIn("holds no samples, so there is nothing to compare", err)
+
     def test_twenty_mib_more_is_higher_near_20_mib_and_exits_4(self) -> None:
         """60 MiB then 80 MiB: private memory higher by about 20 MiB, inside its interval; exit 4."""
         status, document = self.compare_json(str(self.first60), str(self.run80), "--fail-on-regression")
