@@ -7,6 +7,7 @@ start-up ends the program cleanly, and --help or a usage error answers without t
 
 from __future__ import annotations
 
+import os
 import sys
 
 from monitor.sampling.signals import EndOnSignals, Stopped, loading, signal_name
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the monitor and return its exit status; errors become one line on stderr, a stop signal its status."""
     ending = EndOnSignals()
-    err = stderr or sys.stderr
+    err = stderr or sys.stderr or open(os.devnull, "w")  # a closed stream: kept for the process's life
+    # Started with stdout closed (`>&-`): print nothing, and still sample and write the files.
+    out = stdout or sys.stdout or open(os.devnull, "w")
     try:
         ending.install()
-        return _main(argv, stdout or sys.stdout, err)
+        return _main(argv, out, err)
     except Stopped as stop:
         import contextlib  # later signals are ignored: these load whole
 

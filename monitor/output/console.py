@@ -6,6 +6,7 @@ line"); when the output is piped or redirected there is no progress line and no 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -61,10 +62,16 @@ class Console:
             self._out.write(text)
             self._out.flush()
         except OSError as exc:
-            if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
-                raise
             # The reader went away (`| head`), or the terminal was closed (EIO, with a SIGHUP that
-            # stops the run): sampling, the summary and the files go on, silently.
+            # stops the run): sampling, the summary and the files go on, silently. Any other failure
+            # (output sent to a full disk) is said once on stderr, and the run goes on too.
+            if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    print(
+                        f"cannot write to the output ({exc.strerror or exc}); "
+                        "the run goes on and writes its files",
+                        file=sys.stderr,
+                    )
             self._closed = True
             if self._out is sys.stdout:
                 devnull = os.open(os.devnull, os.O_WRONLY)

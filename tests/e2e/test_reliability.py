@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 import unittest
 from pathlib import Path
@@ -15,7 +18,7 @@ from monitor.output.csv_report import CsvStream
 from monitor.output.units import plural
 from monitor.sampling import session
 from monitor.sampling.probes import AccessDeniedError
-from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
+from tests.helpers import LINUX_ONLY, MAIN, ROOT, MonitorTestCase, only_file, read_csv, unique_name
 from tests.process_tools import mounted_tmpfs, start_controlled
 
 
@@ -178,6 +181,47 @@ class OutputPathTest(MonitorTestCase):
 
 
 @LINUX_ONLY
+class StandardOutputTest(MonitorTestCase):
+    def test_closed_stdout_still_writes_the_files(self) -> None:
+        """Started with stdout closed (`>&-`): exit 0, the report and JSON written, nothing on stderr."""
+        name = unique_name("noout")
+        _, reports, _ = self.make_dirs()
+        self.start_workload(name)
+        result = subprocess.run(
+            [sys.executable, str(MAIN), "-p", name, "-d", "1", "-s", "0.25", *self.out_args],
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            preexec_fn=lambda: os.close(1),
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")
+        self.assertTrue(read_csv(only_file(reports, f"{name}_*[0-9].csv")))
+        only_file(reports, "*.json")
+
+    @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
+    def test_output_to_a_full_device_is_said_once_and_the_files_are_written(self) -> None:
+        """stdout on a full device: one line on stderr naming it, exit 0, the report and JSON written."""
+        name = unique_name("fullout")
+        _, reports, _ = self.make_dirs()
+        self.start_workload(name)
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, str(MAIN), "-p", name, "-d", "1", "-s", "0.25", *self.out_args],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                cwd=ROOT,
+            )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertOneLineError(result.stderr)
+        self.assertIn("cannot write to the output (No space left on device)", result.stderr)
+        self.assertTrue(read_csv(only_file(reports, f"{name}_*[0-9].csv")))
+        only_file(reports, "*.json")
+
+
 class MidRunFailureTest(MonitorTestCase):
     def test_full_disk_keeps_whole_rows_and_writes_no_empty_summary(self) -> None:
         """A 64 KiB tmpfs filling mid-run: exit 1, one line, whole rows, no empty JSON or chart, honest 'Wrote'."""
