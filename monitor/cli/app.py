@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the monitor and return its exit status; errors become one line on stderr, a stop signal its status."""
     ending = EndOnSignals()
-    err = stderr or sys.stderr or open(os.devnull, "w")  # a closed stream: kept for the process's life
-    # Started with stdout closed (`>&-`): print nothing, and still sample and write the files.
-    out = stdout or sys.stdout or open(os.devnull, "w")
+    # Started with stdout or stderr closed (`>&-`): print nothing there, and still sample and write the files.
+    err = _or_nowhere(stderr or sys.stderr)
+    out = _or_nowhere(stdout or sys.stdout)
     try:
         ending.install()
         return _main(argv, out, err)
@@ -39,6 +39,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return status_for_signal(stop.signum)
     finally:
         ending.restore()
+
+
+def _or_nowhere(stream: TextIO | None) -> TextIO:
+    """The stream, or for a closed one (None) the null device, open for the rest of the process."""
+    return stream if stream is not None else open(os.devnull, "w")
 
 
 def _main(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:

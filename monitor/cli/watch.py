@@ -220,9 +220,9 @@ def _finish(
     written = [paths[REPORT_SUFFIX]]
     errors = [] if result.error is None else [result.error]
     if not paths[REPORT_SUFFIX].exists():
-        # Rows written to a file removed mid-run went to a file nobody can open any more.
-        written.remove(paths[REPORT_SUFFIX])
-        errors.append(f"the report {paths[REPORT_SUFFIX]} was removed during the run; its rows are lost")
+        # Rows written to a file removed mid-run went to a file nobody can open any more; they are
+        # still in memory, the per-process rows are not.
+        errors.append(_write_again(paths[REPORT_SUFFIX], frame, written))
     json_path = paths[JSON_SUFFIX]
     try:
         write_json(
@@ -266,6 +266,20 @@ def _finish(
     if options.fail_on_leak and analysis.leak_found:
         return ExitStatus.LEAK_FOUND
     return ExitStatus.SUCCESS
+
+
+def _write_again(report: Path, frame: pd.DataFrame, written: list[Path]) -> str:
+    """Write a report removed during the run again from the rows in memory; what happened, as an error."""
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(report, index=False, na_rep="", lineterminator="\n")
+    except OSError as exc:
+        written.remove(report)
+        return f"the report {report} was removed during the run and could not be written again ({exc.strerror or exc})"
+    return (
+        f"the report {report} was removed during the run: its {len(frame)} rows were written again from memory, "
+        "the per-process CSV's are lost"
+    )
 
 
 def _draw(

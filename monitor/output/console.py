@@ -68,8 +68,7 @@ class Console:
             if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EIO:
                 with contextlib.suppress(OSError, ValueError, AttributeError):
                     print(
-                        f"cannot write to the output ({exc.strerror or exc}); "
-                        "the run goes on and writes its files",
+                        f"cannot write to the output ({exc.strerror or exc}); the run goes on and writes its files",
                         file=sys.stderr,
                     )
             self._closed = True

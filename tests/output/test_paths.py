@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import unittest
 
 from monitor.errors import MonitorError
 from monitor.output.files import claim_files, prepare_dir, run_stem, safe_name
-from tests.helpers import LINUX_ONLY, MonitorTestCase, unique_name
+from tests.helpers import LINUX_ONLY, MonitorTestCase, only_file, read_csv, unique_name
 
 
 class SafeNameTest(unittest.TestCase):
@@ -97,8 +98,9 @@ class RunFilesTest(MonitorTestCase):
         self.assertEqual(len(list(reports.glob("*.json"))), 2)
         self.assertEqual(len(list(reports.glob("*.png"))), 2)
 
-    def test_a_report_removed_mid_run_is_not_announced(self) -> None:
-        """The reports directory deleted while sampling: exit 1, one line saying so, no 'Wrote' for the lost CSV."""
+    def test_a_report_removed_mid_run_is_written_again_from_memory(self) -> None:
+        """The reports directory deleted while sampling: exit 1, one line saying so, and the report written again
+        with every row the summary counted; the JSON beside it too."""
         _, reports, logs = self.make_dirs()
         name = unique_name("removed")
         self.start_workload(name)
@@ -108,8 +110,13 @@ class RunFilesTest(MonitorTestCase):
         out, err = self.rest_of_output(monitor, timeout=60)
         self.assertEqual(monitor.returncode, 1, out)
         self.assertOneLineError(err)
-        self.assertIn("was removed during the run; its rows are lost", err)
-        self.assertFalse(any(line.startswith("Wrote ") and str(reports) in line for line in out.splitlines()), out)
+        self.assertIn("was removed during the run: its", err)
+        self.assertIn("rows were written again from memory, the per-process CSV's are lost", err)
+        rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
+        summary = json.loads(only_file(reports, "*.json").read_text())
+        self.assertEqual(len(rows), summary["samples"])
+        self.assertGreater(len(rows), 1)
+        self.assertEqual(list(rows[0])[:4], ["timestamp", "cpu_percent", "private_memory", "handles_fds"])
 
 
 if __name__ == "__main__":
