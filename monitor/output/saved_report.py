@@ -49,6 +49,8 @@ def read_report(path: Path) -> pd.DataFrame:
         always = column in (*REQUIRED_REPORT_COLUMNS, ELAPSED)
         may_be_empty = (no_process & (column != ELAPSED)) if always else True
         frame[column] = _finite_column(path, frame, column, may_be_empty)
+        if column in METRICS:
+            _check_range(path, frame, column)
     seconds = _timestamps(path, frame)
     if is_detail(frame):
         frame[PID] = _pids(path, frame)
@@ -140,6 +142,20 @@ def _finite_column(path: Path, frame: pd.DataFrame, column: str, may_be_empty: b
     if bad.any():
         raise _bad_cell(path, frame, column, int(np.flatnonzero(bad)[0]), "not a finite number")
     return values
+
+
+# No process has more of anything than 2**64 (bytes, descriptors, a percentage): a value beyond is a
+# corrupted cell, and sums of such values would overflow.
+MAX_METRIC = float(2**64)
+
+
+def _check_range(path: Path, frame: pd.DataFrame, column: str) -> None:
+    """MonitorError for a metric below 0 or beyond MAX_METRIC: no process measures so."""
+    values = frame[column].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        out = (values < 0) | (values > MAX_METRIC)
+    if out.any():
+        raise _bad_cell(path, frame, column, int(np.flatnonzero(out)[0]), "not a value from 0 to 2^64")
 
 
 def _pids(path: Path, frame: pd.DataFrame) -> pd.Series:

@@ -24,6 +24,13 @@ class ReportErrorMessageTest(MonitorTestCase):
         err = self._error_for("big.csv", f"{HEADER}\n{row_at(0)}\n{row_at(1, memory='1e999')}\n")
         self.assertIn('line 3, column private_memory: "1e999" is not a finite number', err)
 
+    def test_values_no_process_has_are_named(self) -> None:
+        """A negative size, or one so large its sums overflow (1e308), is named: never a warning or a wrong average."""
+        err = self._error_for("neg.csv", f"{HEADER}\n{row_at(0)}\n{row_at(1, memory='-5')}\n")
+        self.assertIn('line 3, column private_memory: "-5" is not a value from 0 to 2^64', err)
+        err = self._error_for("huge.csv", f"{HEADER}\n{row_at(0, memory='1e308')}\n{row_at(1, memory='1e308')}\n")
+        self.assertIn('line 2, column private_memory: "1e308" is not a value from 0 to 2^64', err)
+
     def test_blank_lines_count_as_lines(self) -> None:
         """Blank lines and a line of spaces before the bad row move its line number, as an editor shows it."""
         err = self._error_for("gaps.csv", f"{HEADER}\n{row_at(0)}\n\n   \n{row_at(1, memory='lots')}\n")
