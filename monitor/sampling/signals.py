@@ -24,14 +24,14 @@ for _name in ("SIGHUP", "SIGQUIT", "SIGBREAK"):  # SIGHUP and SIGQUIT: POSIX; SI
     if hasattr(signal, _name):
         _STOP_SIGNALS.append(getattr(signal, _name))
 
-# A hang-up or quit that was ignored when the program started stays ignored, as `nohup` and a
-# shell's background jobs ask. SIGINT and SIGTERM are always handled: a background job has SIGINT
-# ignored, and `kill -INT` must still stop it cleanly.
-_IGNORED_STAYS_IGNORED = {getattr(signal, name) for name in ("SIGHUP", "SIGQUIT") if hasattr(signal, name)}
+# A hang-up that was ignored when the program started stays ignored, as `nohup` asks. The others
+# are always handled: a script's background job starts with SIGINT and SIGQUIT ignored (so that the
+# terminal's Ctrl-C and Ctrl-\ pass it by), and `kill -INT` or `kill -QUIT` must still stop it cleanly.
+_IGNORED_STAYS_IGNORED = {signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
 
 
 def stop_signals() -> list[int]:
-    """The stop signals this process handles: those of this platform, minus a hang-up or quit ignored at start."""
+    """The stop signals this process handles: those of this platform, minus a hang-up ignored at start."""
     return [
         signum
         for signum in _STOP_SIGNALS

@@ -95,19 +95,21 @@ class StopSignalTest(MonitorTestCase):
         self,
         *args: str,
         hup: signal.Handlers = signal.SIG_DFL,
+        quit_as: signal.Handlers = signal.SIG_DFL,
         terminal: int | None = None,
         entry: list[str] | None = None,
     ) -> subprocess.Popen[str]:
         """Start `python main.py ARGS` (or `python ENTRY ARGS`) as from a terminal; killed and reaped at cleanup.
 
-        SIGHUP and SIGQUIT are set to their default action (or `hup`: SIG_IGN as under nohup),
+        SIGHUP and SIGQUIT are set to their default action (or `hup` and `quit_as`: SIG_IGN as under nohup,
+        or as a script's background job has them),
         whatever this test runner inherited. With `terminal` (a pseudo-terminal's side), the monitor
         runs in a session of its own with that terminal as its controlling one, as a login shell's
         command does, so that closing the terminal hangs it up.
         """
 
         def as_from_a_terminal() -> None:
-            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, quit_as)
             signal.signal(signal.SIGHUP, hup)
             if terminal is not None:
                 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -139,10 +141,10 @@ class StopSignalTest(MonitorTestCase):
         if launched is not None:
             self.assertFalse(launched.is_running(), f"pid {launched.pid} is still running")
 
-    def _stop_mid_run(self, signum: int) -> None:
+    def _stop_mid_run(self, signum: int, quit_as: signal.Handlers = signal.SIG_DFL) -> None:
         _, reports, _ = self.make_dirs()
         label, command = self.long_command()
-        monitor = self.start("-d", "60", "-s", "0.5", *self.out_args, *command)
+        monitor = self.start("-d", "60", "-s", "0.5", *self.out_args, *command, quit_as=quit_as)
         shown = "\n".join(self.wait_for_rows(monitor))
         found = _LAUNCHED_PID.search(shown)
         assert found is not None, shown
@@ -165,6 +167,10 @@ class StopSignalTest(MonitorTestCase):
     def test_sigquit_mid_run_writes_the_summary_ends_the_command_and_exits_131(self) -> None:
         """kill -QUIT (Ctrl-\\) after the first row: exit 131, summary and JSON written, the launched command gone."""
         self._stop_mid_run(signal.SIGQUIT)
+
+    def test_sigquit_stops_a_background_job_that_started_with_it_ignored(self) -> None:
+        """A script's background job starts with SIGQUIT ignored, as with SIGINT: kill -QUIT still ends it, 131."""
+        self._stop_mid_run(signal.SIGQUIT, quit_as=signal.SIG_IGN)
 
     def test_closing_the_terminal_stops_the_run_like_sighup(self) -> None:
         """The terminal the monitor runs in is closed: exit 129, the JSON and the log's summary, the command gone."""
