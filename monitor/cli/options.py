@@ -8,6 +8,7 @@ a saved report or a monitoring run made now). Each holds only what its mode uses
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -121,6 +122,24 @@ class CompareOptions:
 
 
 Options = Union[WatchOptions, ServeOptions, AnalyzeOptions, CompareOptions]
+
+
+def described(options: Options) -> str:
+    """The options in one line for the log: `name=value` for each one that is set, the target first."""
+    fields = dataclasses.asdict(options)
+    return _pairs({**fields.pop("selection", {}), **fields})
+
+
+def _pairs(fields: dict[str, object]) -> str:
+    return " ".join(f"{name}={_shown(value)}" for name, value in fields.items() if value not in (None, (), False, {}))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(_shown(item) for item in value)
+    if isinstance(value, dict):  # a comparison's candidate run
+        return f"({_pairs(value)})"
+    return str(value)
 
 
 def parse_options(argv: Sequence[str]) -> Options:

@@ -13,7 +13,7 @@ from typing import Callable
 from prometheus_client import start_http_server
 
 from monitor.analysis.trend import load_statistics
-from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, ServeOptions
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, ServeOptions, described
 from monitor.cli.pipeline import open_run
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.cli.target import resolve_target
@@ -79,7 +79,7 @@ def serve(options: ServeOptions, console: Console) -> ExitStatus:
             every = f"sampling every {options.interval_s:g} s"
             line = f"Serving http://{shown}/metrics for {', '.join(labels)}, {every}; stop with Ctrl-C or SIGTERM"
             console.line(line)
-            log.info("options: %s", options)
+            log.info("options: %s", described(options))
             log.info(line)
             for label in labels:
                 pids = [reading.pid for reading in first if label_of(reading.pid, reading.name) == label]

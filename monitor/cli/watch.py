@@ -13,7 +13,7 @@ import pandas as pd
 
 from monitor.analysis.summary import RunAnalysis, analyze
 from monitor.cli.memory_breakdown import MemoryBreakdown
-from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, WatchOptions
+from monitor.cli.options import LOGS_OPTION, REPORTS_OPTION, WatchOptions, described
 from monitor.cli.pipeline import RunPipeline, open_run
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.cli.target import Target, resolve_target
@@ -116,7 +116,7 @@ def _launch(command: tuple[str, ...]) -> subprocess.Popen[bytes]:
 def _sample(run: Run, launched: subprocess.Popen[bytes] | None, breakdown: MemoryBreakdown) -> RunResult:
     """Write the CSVs and the log while the session samples; the run's result once every sink is closed."""
     options, target, pipeline, log, console = run.options, run.target, run.pipeline, run.log, run.console
-    log.info("options: %s", options)
+    log.info("options: %s", described(options))
     try:
         # Memory first, then disk: a failed write still leaves the sample in the summary.
         pipeline.write_reports()

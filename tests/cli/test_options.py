@@ -8,7 +8,14 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from monitor.cli.options import AnalyzeOptions, CompareOptions, ServeOptions, WatchOptions, parse_options
+from monitor.cli.options import (
+    AnalyzeOptions,
+    CompareOptions,
+    ServeOptions,
+    WatchOptions,
+    described,
+    parse_options,
+)
 from monitor.errors import UsageError
 from tests.helpers import MAIN, MonitorTestCase
 
@@ -94,6 +101,14 @@ class ParseOptionsTest(unittest.TestCase):
         assert isinstance(live.candidate, WatchOptions), live.candidate
         self.assertEqual((live.candidate.selection.process_name, live.candidate.duration_s), ("x", 30.0))
         self.assertFalse(live.candidate.plot)
+
+    def test_the_log_line_of_the_options_names_what_was_set(self) -> None:
+        """The log shows `name=value` for the target and every option set, not a Python repr."""
+        line = described(parse_options(["-p", "x", "-d", "5", "-s", "0.5", "--wide"]))
+        self.assertTrue(line.startswith("process_names=x duration_s=5.0 interval_s=0.5 sample_count=10 "), line)
+        self.assertIn(" wide=True", line)
+        self.assertNotIn("Options(", line)
+        self.assertNotIn("pid=", line)
 
     def test_bad_min_leak_rates_are_one_line_usage_errors(self) -> None:
         """A rate without a known unit, of 0, or given twice for one metric names the option and the fix."""
