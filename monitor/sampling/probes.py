@@ -7,6 +7,7 @@ a process's own counter over the time since its previous reading.
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -88,9 +89,13 @@ PROBES = (
     Probe((READ_BYTES, WRITE_BYTES), _storage_io),
     Probe((CTX_SWITCHES,), _context_switches),
 )
-# Where each probe's numbers go in one flat list: the metrics in table order, then the counters.
-_SLOTS = (*METRICS, *COUNTER_NAMES)
-_PROBE_SLOTS = tuple((probe.read, tuple(_SLOTS.index(name) for name in probe.fills)) for probe in PROBES)
+# The probes' numbers are appended one after another, in the order of PROBES, with one None at the
+# end; these pick the metrics (in table order) and the counters out of that list, a column no probe
+# fills taking the None.
+_READS = tuple(probe.read for probe in PROBES)
+_FILLED = tuple(name for probe in PROBES for name in probe.fills)
+_PICK_METRICS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in METRICS))
+_PICK_COUNTERS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in COUNTER_NAMES))
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 # For each rate metric: its index, and the index of the counter it is the rate of.
@@ -131,10 +136,10 @@ def read_process(
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            slots: list[Value] = [None] * len(_SLOTS)
-            for read, indices in _PROBE_SLOTS:
-                for index, value in zip(indices, read(proc)):
-                    slots[index] = value
+            filled: list[Value] = []
+            for read in _READS:
+                filled += read(proc)
+            filled.append(None)
             age_s = time.time() - proc.create_time() if newcomer else 0.0
             # Cached by oneshot() on Linux: the stat line the CPU probe already read.
             parent, reaped_s = _parent(proc), _reaped_cpu_seconds(proc.cpu_times())
@@ -146,8 +151,8 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    values = slots[: len(METRICS)]
-    counters = tuple(slots[len(METRICS) :])
+    values = list(_PICK_METRICS(filled))
+    counters = tuple(_PICK_COUNTERS(filled))
     for metric_index, counter_index in _RATES:
         values[metric_index] = _rate(counters[counter_index], counter_index, previous, read_at, age_s)
     cpu_seconds = counters[_CPU_SECONDS_INDEX]
