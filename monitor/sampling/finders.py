@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 import psutil
 
-from monitor.sampling.names import COMM_BYTES, IS_LINUX, KernelNames, clean_name, full_name, name_matches
+from monitor.sampling.names import COMM_BYTES, IS_LINUX, KERNEL_NAMES, KernelNames, clean_name, full_name, name_matches
 
 # How often the names of listed processes that did not match are read again: an exec or a rename
 # (prctl) gives a running process a new name without creating a process, which nothing cheaper reveals.
@@ -37,6 +37,7 @@ class NameFinder:
         recheck_s: float = RECHECK_S,
         monotonic: Callable[[], float] = time.monotonic,
         linux: bool | None = None,
+        names: KernelNames = KERNEL_NAMES,
     ) -> None:
         self.name = name
         self._exclude = set(exclude)
@@ -48,7 +49,7 @@ class NameFinder:
         self._wanted_raw = os.fsencode(name)
         self._wanted_escaped = "\\" in name
         # Only the names of unmatched PIDs are read again (at each recheck): their descriptors stay open.
-        self._names = KernelNames()
+        self._names = names
 
     def __call__(self) -> list[psutil.Process]:
         """The root finder's interface: same as find_new()."""

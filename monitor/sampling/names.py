@@ -53,7 +53,7 @@ def kernel_name(pid: int) -> bytes | None:
     return None if data is None else data.rstrip(b"\n")
 
 
-# How many /proc/PID/comm descriptors a KernelNames keeps open: well under the usual limit of 1,024.
+# How many /proc/PID/comm descriptors a KernelNames keeps open: a quarter of the usual limit of 1,024.
 KEPT_DESCRIPTORS = 256
 
 
@@ -121,6 +121,11 @@ def _close_all(fds: dict[int, int]) -> None:
         with contextlib.suppress(OSError):
             os.close(fd)
     fds.clear()
+
+
+# The one reader every name finder of the monitor shares: several -p names list the same processes,
+# and the descriptors kept stay within one limit.
+KERNEL_NAMES = KernelNames()
 
 
 def full_name(pid: int, comm: bytes) -> bytes:
