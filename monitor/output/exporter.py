@@ -31,9 +31,12 @@ REFRESHES_PER_WINDOW = 240
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _GAUGES = tuple((index, metric) for index, metric in enumerate(METRIC_TABLE) if metric.exported)
 _GAUGE_COLUMNS = tuple(metric.column for _, metric in _GAUGES)
+# (slot in a label's gauge sums, index in a reading's values), for each served gauge.
+_GAUGE_SLOTS = tuple(enumerate(index for index, _ in _GAUGES))
+_CPU_SECONDS_SLOT = COUNTER_NAMES.index(CPU_SECONDS)
 # CPU seconds come from the sample's tree accounting (children that came and went between ticks
 # included); the other counters add up each process's own increments.
-_COUNTED_PER_PROCESS = tuple((index, name) for index, name in enumerate(COUNTER_NAMES) if name != CPU_SECONDS)
+_COUNTED_PER_PROCESS = tuple(index for index, name in enumerate(COUNTER_NAMES) if name != CPU_SECONDS)
 Family = Union[GaugeMetricFamily, CounterMetricFamily, HistogramMetricFamily]
 
 
@@ -51,13 +54,32 @@ class Group:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything one scrape shows, built whole after a sample and swapped in at once (scrapes run in
-    the HTTP server's thread)."""
+    """Everything one scrape shows, as of the latest sample."""
 
     groups: dict[str, Group]
     ticks_missed: int
     durations: tuple[int, ...]
     duration_sum: float
+
+
+class _Tally:
+    """One label's running sums, in lists laid out once: a gauge's slot, a counter's slot (None until given)."""
+
+    __slots__ = ("counters", "denied", "per_pid", "processes", "totals", "verdicts")
+
+    def __init__(self) -> None:
+        self.processes = 0
+        self.totals: list[float | None] = [None] * len(_GAUGES)
+        self.counters: list[float | None] = [None] * len(COUNTER_NAMES)
+        self.per_pid: dict[int, tuple[float | None, ...]] = {}
+        self.denied: set[int] = set()
+        self.verdicts: dict[str, tuple[int, float | None, float | None]] = {}
+
+    def published(self) -> Group:
+        """A copy that later ticks do not change."""
+        totals = {column: value for column, value in zip(_GAUGE_COLUMNS, self.totals) if value is not None}
+        counters = {name: value for name, value in zip(COUNTER_NAMES, self.counters) if value is not None}
+        return Group(self.processes, totals, dict(self.per_pid), counters, set(self.denied), dict(self.verdicts))
 
 
 class ExporterSink(Sink):
@@ -66,6 +88,10 @@ class ExporterSink(Sink):
     `label_of(pid, name)` gives a process's `name` label; `window` is how many of the most recent
     samples the leak verdicts look at; `headroom(label)` what is left before each metric's limit;
     `min_rates` the smallest growth per hour called a leak, for the metrics given (else the default).
+
+    A tick only adds the readings into each label's lists; the scrape (in the HTTP server's thread)
+    copies them into families. The tick swaps in a new tuple of copies at its end, so a scrape never
+    sees half a tick.
     """
 
     def __init__(
@@ -84,7 +110,7 @@ class ExporterSink(Sink):
         self.per_pid = per_pid
         self._headroom = headroom
         self._min_rates = dict(min_rates or {})
-        self._groups: dict[str, Group] = {}
+        self._tallies: dict[str, _Tally] = {}
         self._windows: dict[tuple[str, str], WindowedTrend] = {}
         self._last_counters: dict[int, tuple[float | None, ...]] = {}
         # The label of each PID read at the last two folds: a root gone since still has its last CPU to count.
@@ -95,8 +121,18 @@ class ExporterSink(Sink):
         self._durations = [0] * (len(DURATION_BUCKETS) + 1)
         self._duration_sum = 0.0
         for label in labels:
-            self._group(label)
-        self.snapshot = self._snapshot()
+            self._tally(label)
+        self._published = self._publish()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What a scrape shows now: the state published at the end of the latest sample."""
+        tallies, ticks_missed, durations, duration_sum = self._published
+        return Snapshot({label: tally for label, tally in tallies}, ticks_missed, durations, duration_sum)
+
+    def windows(self) -> dict[tuple[str, str], WindowedTrend]:
+        """The verdict window of each (name label, metric column) made so far."""
+        return self._windows
 
     def start(self, readings: Sequence[ProcessReading]) -> None:
         """Serve the readings taken at start until the first sample: process counts, gauges, counters from 0.
@@ -105,79 +141,77 @@ class ExporterSink(Sink):
         count from them, so none jumps at the first sample.
         """
         self._fold(readings)
-        self.snapshot = self._snapshot()
+        self._published = self._publish()
 
     def add(self, sample: Sample) -> None:
-        """Fold one sample into totals, counters and windows, then publish a new snapshot."""
+        """Fold one sample into totals, counters and windows, then publish them for the next scrape."""
         self._ticks_missed += max(sample.index - self._last_index - 1, 0)
         self._last_index = sample.index
         self._observe_duration(sample.read_s)
         self._fold(sample.readings)
         for root, seconds in sample.cpu_spent:
             label = self._labels.get(root) or self._previous_labels.get(root) or self._label_of(root, "")
-            counters = self._group(label).counters
-            counters[CPU_SECONDS] = counters.get(CPU_SECONDS, 0.0) + seconds
-        for label, group in self._groups.items():
-            self._judge(label, group, sample.elapsed_s)
-        self.snapshot = self._snapshot()
+            counters = self._tally(label).counters
+            counters[_CPU_SECONDS_SLOT] = (counters[_CPU_SECONDS_SLOT] or 0.0) + seconds
+        for label, tally in self._tallies.items():
+            self._judge(label, tally, sample.elapsed_s)
+        self._published = self._publish()
 
     def _fold(self, readings: Sequence[ProcessReading]) -> None:
         """Set each name's process count and summed gauges to these readings, and add their counters' increments."""
-        for group in self._groups.values():
-            group.processes, group.totals, group.per_pid = 0, {}, {}
-        live = set()
+        for tally in self._tallies.values():
+            tally.processes = 0
+            tally.totals = [None] * len(_GAUGES)
+            if tally.per_pid:
+                tally.per_pid = {}
         labels = {}
+        last_counters, new_counters = self._last_counters, {}
+        per_pid = self.per_pid
         for reading in readings:
-            live.add(reading.pid)
-            label = labels[reading.pid] = self._label_of(reading.pid, reading.name)
-            group = self._group(label)
-            group.processes += 1
-            group.counters.setdefault(CPU_SECONDS, 0.0)
-            for index, metric in _GAUGES:
-                value = reading.values[index]
+            pid = reading.pid
+            label = labels[pid] = self._label_of(pid, reading.name)
+            tally = self._tallies.get(label) or self._tally(label)
+            tally.processes += 1
+            values, totals = reading.values, tally.totals
+            for slot, index in _GAUGE_SLOTS:
+                value = values[index]
                 if value is not None:
-                    group.totals[metric.column] = group.totals.get(metric.column, 0.0) + value
-            if self.per_pid:
-                group.per_pid[reading.pid] = reading.values
-            self._count(group, reading.pid, reading.counters)
-        for pid in [pid for pid in self._last_counters if pid not in live]:
-            del self._last_counters[pid]
+                    total = totals[slot]
+                    totals[slot] = value if total is None else total + value
+            if per_pid:
+                tally.per_pid[pid] = values
+            counters = reading.counters
+            new_counters[pid] = counters
+            _count(tally.counters, last_counters.get(pid), counters)
+        # A PID not read this time is forgotten: if its number comes back, it starts counting anew.
+        self._last_counters = new_counters
         self._previous_labels, self._labels = self._labels, labels
-        for group in self._groups.values():
-            if not group.processes:
+        for tally in self._tallies.values():
+            if not tally.processes:
                 # No process of the name now: the sums are 0, not unknown (a dashboard shows 0, not a gap).
-                group.totals = dict.fromkeys(_GAUGE_COLUMNS, 0.0)
+                tally.totals = [0.0] * len(_GAUGES)
+            if tally.counters[_CPU_SECONDS_SLOT] is None and tally.processes:
+                tally.counters[_CPU_SECONDS_SLOT] = 0.0
 
     def note(self, event: ProcessEvent) -> None:
         """Count the processes the OS would not let us read."""
         if event.kind is EventKind.DENIED:
-            self._group(self._label_of(event.pid, event.name)).denied.add(event.pid)
+            self._tally(self._label_of(event.pid, event.name)).denied.add(event.pid)
 
-    def _group(self, label: str) -> Group:
-        group = self._groups.get(label)
-        if group is None:
-            group = self._groups[label] = Group()
-        return group
+    def _tally(self, label: str) -> _Tally:
+        tally = self._tallies.get(label)
+        if tally is None:
+            tally = self._tallies[label] = _Tally()
+        return tally
 
-    def _count(self, group: Group, pid: int, counters: tuple[float | None, ...]) -> None:
-        last = self._last_counters.get(pid)
-        self._last_counters[pid] = counters
-        for index, name in _COUNTED_PER_PROCESS:
-            now = counters[index]
-            before = None if last is None else last[index]
-            # A first reading, or a counter that went back (the PID now names another process), adds nothing.
-            if now is not None and before is not None and now >= before:
-                group.counters[name] = group.counters.get(name, 0.0) + (now - before)
-            elif now is not None:
-                group.counters.setdefault(name, 0.0)
-
-    def _judge(self, label: str, group: Group, elapsed_s: float) -> None:
+    def _judge(self, label: str, tally: _Tally, elapsed_s: float) -> None:
+        totals = {column: value for column, value in zip(_GAUGE_COLUMNS, tally.totals) if value is not None}
         for metric in LEAK_CHECKED:
             key = (label, metric.column)
             windowed = self._windows.get(key)
             if windowed is None:
                 # Every window analysed on one tick shares the analysis' part of the interval.
-                share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._groups), 1))
+                share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._tallies), 1))
                 refresh_s = self._window * self._interval_s / REFRESHES_PER_WINDOW
                 windowed = WindowedTrend(
                     self._window,
@@ -188,11 +222,11 @@ class ExporterSink(Sink):
                     min_rate_per_hour=self._min_rates.get(metric.column),
                 )
                 self._windows[key] = windowed
-            value = trend_value(metric, group.totals) if group.processes else None
+            value = trend_value(metric, totals) if tally.processes else None
             trend = windowed.trend
             if value is not None:
                 trend = windowed.add(elapsed_s, value, self._room(label, metric.column))
-            group.verdicts[metric.column] = _verdict_numbers(trend)
+            tally.verdicts[metric.column] = _verdict_numbers(trend)
 
     def _room(self, label: str, column: str) -> Callable[[], float | None]:
         """What is left before the limit, asked only when the window is analysed (it reads the OS)."""
@@ -207,19 +241,24 @@ class ExporterSink(Sink):
             self._durations[-1] += 1
         self._duration_sum += seconds
 
-    def _snapshot(self) -> Snapshot:
-        groups = {
-            label: Group(
-                group.processes,
-                dict(group.totals),
-                dict(group.per_pid),
-                dict(group.counters),
-                set(group.denied),
-                dict(group.verdicts),
-            )
-            for label, group in self._groups.items()
-        }
-        return Snapshot(groups, self._ticks_missed, tuple(self._durations), self._duration_sum)
+    def _publish(self) -> tuple[tuple[tuple[str, Group], ...], int, tuple[int, ...], float]:
+        tallies = tuple((label, tally.published()) for label, tally in self._tallies.items())
+        return tallies, self._ticks_missed, tuple(self._durations), self._duration_sum
+
+
+def _count(sums: list[float | None], last: tuple[float | None, ...] | None, counters: tuple[float | None, ...]) -> None:
+    """Add one process's counter increments since its last reading into a label's counter sums."""
+    for slot in _COUNTED_PER_PROCESS:
+        now = counters[slot]
+        if now is None:
+            continue
+        before = None if last is None else last[slot]
+        # A first reading, or a counter that went back (the PID now names another process), adds nothing.
+        if before is not None and now >= before:
+            total = sums[slot]
+            sums[slot] = (now - before) if total is None else total + (now - before)
+        elif sums[slot] is None:
+            sums[slot] = 0.0
 
 
 def _verdict_numbers(trend: Trend | None) -> tuple[int, float | None, float | None]:

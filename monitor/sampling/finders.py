@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 import psutil
 
-from monitor.sampling.names import COMM_BYTES, IS_LINUX, clean_name, full_name, kernel_name, name_matches
+from monitor.sampling.names import COMM_BYTES, IS_LINUX, KERNEL_NAMES, KernelNames, clean_name, full_name, name_matches
 
 # How often the names of listed processes that did not match are read again: an exec or a rename
 # (prctl) gives a running process a new name without creating a process, which nothing cheaper reveals.
@@ -37,6 +37,7 @@ class NameFinder:
         recheck_s: float = RECHECK_S,
         monotonic: Callable[[], float] = time.monotonic,
         linux: bool | None = None,
+        names: KernelNames = KERNEL_NAMES,
     ) -> None:
         self.name = name
         self._exclude = set(exclude)
@@ -47,6 +48,8 @@ class NameFinder:
         self._linux = IS_LINUX if linux is None else linux
         self._wanted_raw = os.fsencode(name)
         self._wanted_escaped = "\\" in name
+        # Only the names of unmatched PIDs are read again (at each recheck): their descriptors stay open.
+        self._names = names
 
     def __call__(self) -> list[psutil.Process]:
         """The root finder's interface: same as find_new()."""
@@ -64,15 +67,29 @@ class NameFinder:
             # Some known PIDs are gone: forget them, as their numbers may come back.
             current = set(pids)
             self._known = {pid: hit for pid, hit in self._known.items() if pid in current}
+            self._names.keep_only(current)
         candidates = new_pids
         if self.recheck_due():
             self._last_recheck = self._monotonic()
             candidates = new_pids + [pid for pid, hit in self._known.items() if not hit]
+        return self._look_at(candidates)
+
+    def recheck(self) -> list[psutil.Process]:
+        """Processes that took the name by exec or renaming, among the PIDs listed before.
+
+        For when no process was created since the last look: no PID can be new, so the listing is
+        skipped. A PID gone since has no name to read and matches nothing.
+        """
+        self._last_recheck = self._monotonic()
+        return self._look_at([pid for pid, hit in self._known.items() if not hit])
+
+    def _look_at(self, candidates: list[int]) -> list[psutil.Process]:
         found = []
         for pid in candidates:
             proc = self._matching_process(pid)
             self._known[pid] = proc is not None
             if proc is not None:
+                self._names.forget(pid)  # a match is never read again: no descriptor to keep
                 found.append(proc)
         return found
 
@@ -89,7 +106,7 @@ class NameFinder:
             return None
 
     def _kernel_names_match(self, pid: int) -> bool:
-        comm = kernel_name(pid)
+        comm = self._names.read(pid)
         if comm is None:
             return False
         if self._forms_match(comm):
@@ -139,9 +156,16 @@ class LabelledFinders:
 
     def __call__(self) -> list[psutil.Process]:
         """Every new process any finder found."""
+        return self._labelled(lambda finder: finder())
+
+    def recheck(self) -> list[psutil.Process]:
+        """Every process any finder found renamed among the PIDs listed before (see NameFinder.recheck)."""
+        return self._labelled(lambda finder: finder.recheck())
+
+    def _labelled(self, look: Callable[[NameFinder], list[psutil.Process]]) -> list[psutil.Process]:
         found = []
         for label, finder in self._finders.items():
-            for proc in finder():
+            for proc in look(finder):
                 self.label_of[proc.pid] = label
                 found.append(proc)
         return found

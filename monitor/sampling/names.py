@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
 
 import psutil
 
@@ -56,6 +58,81 @@ def kernel_name(pid: int) -> bytes | None:
     """The kernel's name of a process (Linux, at most 15 bytes), or None if it cannot be read."""
     data = _read_proc_file(pid, "comm")
     return None if data is None else data.rstrip(b"\n")
+
+
+# How many /proc/PID/comm descriptors a KernelNames keeps open: a quarter of the usual limit of 1,024.
+KEPT_DESCRIPTORS = 256
+
+
+class KernelNames:
+    """Kernel names of processes read again and again, through /proc/PID/comm descriptors kept open.
+
+    Opening /proc/PID/comm costs several times what reading it does, and a finder reads the names of
+    the same unmatched processes every second to catch a rename. So up to `limit` descriptors stay
+    open and each later read is one pread, which the kernel answers with the name as it is now (an
+    exec or a rename included). A descriptor belongs to the process that was opened, not to its PID:
+    once that process is gone the read fails, and the PID is opened anew, whoever holds it now.
+    """
+
+    def __init__(self, limit: int = KEPT_DESCRIPTORS) -> None:
+        self._limit = limit
+        self._fds: dict[int, int] = {}
+        # Closed when the finder holding this is dropped, or at exit.
+        self._finalizer = weakref.finalize(self, _close_all, self._fds)
+
+    def read(self, pid: int) -> bytes | None:
+        """The kernel's name of the process holding `pid` now, or None if there is none or it cannot be read."""
+        fd = self._fds.get(pid)
+        if fd is not None:
+            try:
+                data = os.pread(fd, 4096, 0)
+            except OSError:
+                data = b""  # that process is gone; another may hold the PID now
+            if data:
+                return data.rstrip(b"\n")
+            self.forget(pid)
+        try:
+            fd = os.open(f"/proc/{pid}/comm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            os.close(fd)
+            return None
+        if len(self._fds) < self._limit:
+            self._fds[pid] = fd
+        else:
+            os.close(fd)
+        return data.rstrip(b"\n")
+
+    def forget(self, pid: int) -> None:
+        """Close the descriptor kept for `pid`, if any."""
+        fd = self._fds.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def keep_only(self, pids: set[int]) -> None:
+        """Close the descriptors of every PID not in `pids`."""
+        for pid in [pid for pid in self._fds if pid not in pids]:
+            self.forget(pid)
+
+    @property
+    def kept(self) -> int:
+        """How many descriptors are open now."""
+        return len(self._fds)
+
+
+def _close_all(fds: dict[int, int]) -> None:
+    for fd in fds.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    fds.clear()
+
+
+# The one reader every name finder of the monitor shares: several -p names list the same processes,
+# and the descriptors kept stay within one limit.
+KERNEL_NAMES = KernelNames()
 
 
 def full_name(pid: int, comm: bytes) -> bytes:

@@ -7,6 +7,7 @@ a process's own counter over the time since its previous reading.
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -77,9 +78,10 @@ class Probe:
     read: Callable[[psutil.Process], tuple[Value, ...]]
 
 
-# What each psutil call gives, read inside one oneshot() per process and tick.
+# What each psutil call gives, read inside one oneshot() per process and tick. CPU % is no call of its
+# own: it is the rate of the CPU seconds (as psutil's cpu_percent() computes it, without its second
+# look at the clock and the CPU count).
 PROBES = (
-    Probe((CPU,), lambda proc: (proc.cpu_percent(),)),
     Probe((CPU_SECONDS,), _cpu_seconds),
     Probe((MEMORY, RESIDENT, SWAPPED), _memory),
     Probe((HANDLES,), lambda proc: (count_handles(proc),)),
@@ -87,9 +89,13 @@ PROBES = (
     Probe((READ_BYTES, WRITE_BYTES), _storage_io),
     Probe((CTX_SWITCHES,), _context_switches),
 )
-# Where each probe's numbers go in one flat list: the metrics in table order, then the counters.
-_SLOTS = (*METRICS, *COUNTER_NAMES)
-_PROBE_SLOTS = tuple((probe.read, tuple(_SLOTS.index(name) for name in probe.fills)) for probe in PROBES)
+# The probes' numbers are appended one after another, in the order of PROBES, with one None at the
+# end; these pick the metrics (in table order) and the counters out of that list, a column no probe
+# fills taking the None.
+_READS = tuple(probe.read for probe in PROBES)
+_FILLED = tuple(name for probe in PROBES for name in probe.fills)
+_PICK_METRICS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in METRICS))
+_PICK_COUNTERS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in COUNTER_NAMES))
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 # For each rate metric: its index, and the index of the counter it is the rate of.
@@ -130,13 +136,13 @@ def read_process(
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            slots: list[Value] = [None] * len(_SLOTS)
-            for read, indices in _PROBE_SLOTS:
-                for index, value in zip(indices, read(proc)):
-                    slots[index] = value
+            filled: list[Value] = []
+            for read in _READS:
+                filled += read(proc)
+            filled.append(None)
             age_s = time.time() - proc.create_time() if newcomer else 0.0
             # Cached by oneshot() on Linux: the stat line the CPU probe already read.
-            parent, reaped_s = proc.ppid(), _reaped_cpu_seconds(proc.cpu_times())
+            parent, reaped_s = _parent(proc), _reaped_cpu_seconds(proc.cpu_times())
         read_at = time.monotonic()
         # Checked after the read: if the PID was reused before it, the identity differs now.
         if check_identity and not proc.is_running():
@@ -145,16 +151,31 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    values = slots[: len(METRICS)]
-    counters = tuple(slots[len(METRICS) :])
+    values = list(_PICK_METRICS(filled))
+    counters = tuple(_PICK_COUNTERS(filled))
     for metric_index, counter_index in _RATES:
         values[metric_index] = _rate(counters[counter_index], counter_index, previous, read_at, age_s)
+    cpu_seconds = counters[_CPU_SECONDS_INDEX]
     if newcomer:
-        cpu_seconds = counters[_CPU_SECONDS_INDEX]
         values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
+    else:
+        per_s = _rate(cpu_seconds, _CPU_SECONDS_INDEX, previous, read_at, 0.0)
+        # psutil's rounding; the priming read, with nothing before it, says 0 as psutil's first call does.
+        values[_CPU_INDEX] = 0.0 if per_s is None else round(100.0 * per_s, 1)
     return ProcessReading(
         proc.pid, name, tuple(values), counters, read_at, parent, reaped_s, age_s if newcomer else None
     )
+
+
+def _parent(proc: psutil.Process) -> int:
+    """The parent's PID, from the stat line that oneshot() has read already (Linux)."""
+    # psutil's public ppid() first builds a second Process to check that the PID was not reused, which
+    # reads /proc/PID/stat again: a tenth of a whole reading. The session checks identity itself, for
+    # the PIDs handed out since its previous tick (PidHandouts), so on Linux the parent is taken from
+    # psutil's platform object, whose ppid() uses the stat line cached by oneshot().
+    platform_process = getattr(proc, "_proc", None) if psutil.LINUX else None
+    ppid = getattr(platform_process, "ppid", None)
+    return int(ppid()) if callable(ppid) else proc.ppid()
 
 
 def read_exited(proc: psutil.Process) -> tuple[float, float, int] | None:

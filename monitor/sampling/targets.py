@@ -40,8 +40,12 @@ class TargetSet:
         self.nothing_created = last_created is not None and last_created == self._last_created
         self._last_created = last_created
         new_roots: list[psutil.Process] = []
-        if not self.nothing_created or self._rename_recheck_due():
+        if not self.nothing_created:
             new_roots = self._find_roots()
+        elif self._rename_recheck_due():
+            # Nothing was created, so no PID is new: only the names of the PIDs listed before are read.
+            recheck = getattr(self._find_roots, "recheck", None)
+            new_roots = recheck() if recheck is not None else self._find_roots()
         for proc in new_roots:
             self.roots.add(proc.pid)
             self._add(proc, added)
