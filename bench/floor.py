@@ -1,16 +1,38 @@
-"""The floor: a bare psutil loop reading what the monitor reads, with nothing else around it.
+"""The floor: a bare psutil loop making the psutil calls the monitor makes, on the monitor's tick grid.
 
     python bench/floor.py --pid PID --interval 0.01 --duration 10
 
-Prints the number of samples taken.
+Per tick, in one `oneshot()`: `status`, `cpu_percent`, `cpu_times`, `memory_full_info`, `num_fds`,
+`num_threads`, `io_counters`, `num_ctx_switches` and `ppid` (the parent, which the monitor needs for
+the CPU of a process tree; psutil checks the PID's identity inside it). A process with more than one
+thread also has each other thread's `num_ctx_switches` read, as often as the monitor reads them (once
+100 times the CPU time of their last read has passed). Tick k is due at start + k * interval and one
+more than half an interval late is skipped, as the monitor's clock does. Prints the number of samples
+taken.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import psutil
+
+# As monitor/sampling/thread_switches.py: the other threads take at most this share of a core.
+THREAD_CPU_SHARE = 0.01
+
+
+def read_threads(proc: psutil.Process, handles: dict[int, psutil.Process]) -> None:
+    """Each thread's context switches but the main one's; the thread list is read again when it changed."""
+    others = proc.num_threads() - 1
+    if len(handles) != others:
+        handles.clear()
+        for thread in proc.threads():
+            if thread.id != proc.pid:
+                handles[thread.id] = psutil.Process(thread.id)
+    for handle in handles.values():
+        handle.num_ctx_switches()
 
 
 def main() -> None:
@@ -21,11 +43,20 @@ def main() -> None:
     args = parser.parse_args()
     p = psutil.Process(args.pid)
     p.cpu_percent()
+    handles: dict[int, psutil.Process] = {}
+    threads_due = -math.inf
     samples = 0
-    deadline = time.monotonic() + args.duration
-    while time.monotonic() < deadline:
-        time.sleep(args.interval)
-        # Every psutil call the monitor makes per process and tick: the metric table's probes.
+    planned = round(args.duration / args.interval)
+    start = time.monotonic()
+    k = 1
+    while k <= planned:
+        delay = start + k * args.interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        elif -delay > args.interval / 2:
+            # The monitor skips a tick more than half an interval late rather than firing it late.
+            k = math.ceil((time.monotonic() - start) / args.interval - 0.5)
+            continue
         with p.oneshot():
             p.status()
             p.cpu_percent()
@@ -35,7 +66,13 @@ def main() -> None:
             p.num_threads()
             p.io_counters()
             p.num_ctx_switches()
+            p.ppid()
+            if p.num_threads() > 1 and time.monotonic() >= threads_due:
+                started = time.thread_time()
+                read_threads(p, handles)
+                threads_due = time.monotonic() + (time.thread_time() - started) / THREAD_CPU_SHARE
         samples += 1
+        k += 1
     print(samples)
 
 
