@@ -8,7 +8,8 @@ the CPU of a process tree; psutil checks the PID's identity inside it). A proces
 thread also has each other thread's `num_ctx_switches` read, as often as the monitor reads them (once
 100 times the CPU time of their last read has passed). Tick k is due at start + k * interval and one
 more than half an interval late is skipped, as the monitor's clock does. Prints the number of samples
-taken.
+taken; with --announce, 'ready' before the first tick and, after the count, the monotonic time of every
+sample, one a line (kept in a list until the end, so that nothing is written while sampling).
 """
 
 from __future__ import annotations
@@ -40,13 +41,17 @@ def main() -> None:
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--interval", type=float, default=0.01)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--announce", action="store_true", help="say 'ready', and print every sample's time at the end")
     args = parser.parse_args()
     p = psutil.Process(args.pid)
     p.cpu_percent()
     handles: dict[int, psutil.Process] = {}
     threads_due = -math.inf
     samples = 0
+    taken_at: list[float] = []
     planned = round(args.duration / args.interval)
+    if args.announce:
+        print("ready", flush=True)
     start = time.monotonic()
     k = 1
     while k <= planned:
@@ -72,8 +77,11 @@ def main() -> None:
                 read_threads(p, handles)
                 threads_due = time.monotonic() + (time.thread_time() - started) / THREAD_CPU_SHARE
         samples += 1
+        taken_at.append(time.monotonic())
         k += 1
     print(samples)
+    if args.announce:
+        print("\n".join(map(repr, taken_at)))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -172,78 +173,140 @@ def grid_deviation_s(report: Path, interval_s: float) -> float:
     return max(abs(offset - centre) for offset in offsets)
 
 
-@dataclass
-class Round:
-    """One round of the per-sample comparison: CPU seconds per sample of each, and the long run's report."""
+# CPU per sample is taken between these rows of an 8 s run at -s 0.01 (800 rows): start-up and the end
+# of the run stay outside the measure. The floor's window spans the same stretch of its run.
+FIRST_ROW, LAST_ROW = 50, 750
+WINDOW_S = (0.5, 7.5)
+_TABLE_ROW = re.compile(rb"^\d\d:\d\d:\d\d\.\d{3} ")
 
-    floor_s: float
-    monitor_s: float
-    monitor_rows: int
+
+def task_cpu_s(pid: int) -> float:
+    """CPU seconds the process's threads have run so far, to the nanosecond (/proc/PID/task/TID/schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+@dataclass
+class MonitorRun:
+    """One monitor run at -s 0.01 -d 8 with its console piped: CPU per sample between two rows, and its report."""
+
+    cpu_per_sample_s: float
+    rows: int
     lateness_ms: float
     deviation_ms: float
     missed: int
-    psrecord_s: float | None = None
-
-    @property
-    def ratio(self) -> float:
-        """The monitor's CPU per sample over the floor's, in this round."""
-        return self.monitor_s / self.floor_s
 
 
-def per_sample_round(index: int, name: str, pid: int, work: Path) -> Round:
-    """The floor and the monitor (console on, piped) at -s 0.01, back to back; who goes first alternates."""
-    floor = monitor = report = None
-    for what in ("floor", "monitor") if index % 2 == 0 else ("monitor", "floor"):
-        if what == "floor":
-            floor = floor_runs(pid, "0.01", work)
+def monitor_window(main_py: Path, name: str, work: Path) -> MonitorRun:
+    """Run a checkout's main.py with its console on and piped; read its CPU when rows FIRST_ROW and LAST_ROW are out."""
+    folder = work / f"monitor-{uuid.uuid4().hex[:8]}"
+    command = [PYTHON, str(main_py), *monitor_command(name, f"{LONG_S:g}", "0.01", folder, quiet=False)[2:]]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=main_py.parent)
+    assert proc.stdout is not None
+    rows, cpu_at, lines = 0, {}, []
+    for line in proc.stdout:
+        if _TABLE_ROW.match(line):
+            rows += 1
+            if rows in (FIRST_ROW, LAST_ROW):
+                cpu_at[rows] = task_cpu_s(proc.pid)
         else:
-            monitor, report = monitor_runs(name, "0.01", work, quiet=False)
-    assert floor is not None and monitor is not None and report is not None
-    theirs = psrecord_runs(pid, "0.01", work)
+            lines.append(line)
+    if proc.wait() not in (0, 3) or len(cpu_at) < 2:
+        said = b"".join(lines).decode(errors="replace")
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}, {rows} rows):\n{said}")
+    report = report_in(folder)
     sampling = json.loads(report.with_suffix(".json").read_text())["sampling"]
-    return Round(
-        floor_s=marginal(floor),
-        monitor_s=marginal(monitor),
-        monitor_rows=monitor[LONG_S][1],
+    return MonitorRun(
+        cpu_per_sample_s=(cpu_at[LAST_ROW] - cpu_at[FIRST_ROW]) / (LAST_ROW - FIRST_ROW),
+        rows=sum(1 for _ in report.open()) - 1,
         lateness_ms=sampling["max_lateness_s"] * 1000,
         deviation_ms=grid_deviation_s(report, 0.01) * 1000,
         missed=sampling["ticks_missed"],
-        psrecord_s=None if theirs is None else marginal(theirs),
     )
 
 
-def per_sample_table(rounds: list[Round]) -> list[str]:
+def floor_window(pid: int) -> float:
+    """CPU seconds per sample of the bare psutil loop at -s 0.01, over the same stretch of an 8 s run."""
+    command = [PYTHON, str(ROOT / "bench" / "floor.py"), "--pid", str(pid), "--interval", "0.01"]
+    proc = subprocess.Popen(
+        [*command, "--duration", f"{LONG_S:g}", "--announce"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit("bench/floor.py did not start")
+    started = time.monotonic()
+    marks = []
+    for offset in WINDOW_S:
+        time.sleep(max(started + offset - time.monotonic(), 0.0))
+        marks.append((time.monotonic(), task_cpu_s(proc.pid)))
+    out, _ = proc.communicate()
+    taken_at = [float(line) for line in out.split()[1:]]
+    (start, cpu_start), (end, cpu_end) = marks
+    samples = sum(1 for moment in taken_at if start <= moment < end)
+    return (cpu_end - cpu_start) / max(samples, 1)
+
+
+@dataclass
+class Round:
+    """One round of the per-sample comparison: the floor's CPU per sample, and each checkout's run."""
+
+    floor_s: float
+    runs: dict[str, MonitorRun]
+
+    def ratio(self, label: str) -> float:
+        """A checkout's CPU per sample over the floor's, in this round."""
+        return self.runs[label].cpu_per_sample_s / self.floor_s
+
+
+def per_sample_round(index: int, trees: dict[str, Path], name: str, pid: int, work: Path) -> Round:
+    """The floor and each checkout's monitor at -s 0.01, back to back; who goes first turns with each round."""
+    order = ["floor", *trees]
+    order = order[index % len(order) :] + order[: index % len(order)]
+    floor_s, runs = 0.0, {}
+    for what in order:
+        if what == "floor":
+            floor_s = floor_window(pid)
+        else:
+            runs[what] = monitor_window(trees[what] / "main.py", name, work)
+    return Round(floor_s, {label: runs[label] for label in trees})
+
+
+def per_sample_table(rounds: list[Round], labels: list[str]) -> list[str]:
     """The rounds as a Markdown table, and their medians."""
-    lines = [
-        "| round | bare psutil loop | monitor (console on, piped) | ratio | rows of 800 at -d 8 |",
-        "| ---: | ---: | ---: | ---: | ---: |",
-    ]
+    head = "| round | bare psutil loop |" + "".join(f" {label} | ratio |" for label in labels)
+    lines = [head, "| ---: | ---: |" + " ---: | ---: |" * len(labels)]
     for number, r in enumerate(rounds, 1):
-        lines.append(
-            f"| {number} | {r.floor_s * 1e6:.0f} us | {r.monitor_s * 1e6:.0f} us | {r.ratio:.2f} | {r.monitor_rows} |"
-        )
+        cells = "".join(f" {r.runs[label].cpu_per_sample_s * 1e6:.0f} us | {r.ratio(label):.2f} |" for label in labels)
+        lines.append(f"| {number} | {r.floor_s * 1e6:.0f} us |{cells}")
     floor_us = statistics.median(r.floor_s for r in rounds) * 1e6
-    monitor_us = statistics.median(r.monitor_s for r in rounds) * 1e6
-    ratio = statistics.median(r.ratio for r in rounds)
-    rows = statistics.median(r.monitor_rows for r in rounds)
-    lines.append(f"| median | {floor_us:.0f} us | {monitor_us:.0f} us | {ratio:.2f} | {rows:.0f} |")
+    medians = "".join(
+        f" {statistics.median(r.runs[label].cpu_per_sample_s for r in rounds) * 1e6:.0f} us | "
+        f"{statistics.median(r.ratio(label) for r in rounds):.2f} |"
+        for label in labels
+    )
+    lines.append(f"| median | {floor_us:.0f} us |{medians}")
     return lines
 
 
-def check_single(checks: list[Check], work: Path, rounds: int) -> tuple[float, list[str]]:
+def check_single(checks: list[Check], work: Path, rounds: int, before: Path | None) -> tuple[float, list[str]]:
     """The per-sample targets; the floor's median CPU per sample and the rounds' table."""
     name = f"perf-{uuid.uuid4().hex[:6]}"
     workload = start_workload(name, "--seconds", "3600")
+    trees = {"monitor": ROOT} if before is None else {"monitor": ROOT, "before": before.resolve()}
     # A shared machine's speed drifts by tens of percent between minutes, so each round gives its own
     # ratio, measured back to back, and the median ratio is judged.
     try:
-        taken = [per_sample_round(index, name, workload.pid, work) for index in range(rounds)]
+        taken = [per_sample_round(index, trees, name, workload.pid, work) for index in range(rounds)]
     finally:
         stop_workload(workload)
     floor_us = statistics.median(r.floor_s for r in taken) * 1e6
-    ours_us = statistics.median(r.monitor_s for r in taken) * 1e6
-    to_floor = statistics.median(r.ratio for r in taken)
-    spread = " ".join(f"{r.ratio:.2f}" for r in taken)
+    ours = [r.runs["monitor"] for r in taken]
+    ours_us = statistics.median(run.cpu_per_sample_s for run in ours) * 1e6
+    to_floor = statistics.median(r.ratio("monitor") for r in taken)
+    spread = " ".join(f"{r.ratio('monitor'):.2f}" for r in taken)
     checks.append(
         Check(
             f"CPU per sample at -s 0.01, console on and piped <= {TARGET_RATIO}x bare psutil loop",
@@ -252,30 +315,17 @@ def check_single(checks: list[Check], work: Path, rounds: int) -> tuple[float, l
             to_floor <= TARGET_RATIO,
         )
     )
-    theirs = [r.psrecord_s for r in taken if r.psrecord_s is not None]
-    if len(theirs) < len(taken):
-        checks.append(Check("CPU per sample below psrecord's", "psrecord not installed (pip install psrecord)", False))
-    else:
-        theirs_us = statistics.median(theirs) * 1e6
-        to_theirs = statistics.median(r.monitor_s / t for r, t in zip(taken, theirs))
-        checks.append(
-            Check(
-                "CPU per sample below psrecord's",
-                f"monitor {ours_us:.0f} us, psrecord {theirs_us:.0f} us (RSS only), median ratio {to_theirs:.2f}",
-                to_theirs < 1.0,
-            )
-        )
     planned = int(LONG_S / 0.01)
-    rows = [r.monitor_rows for r in taken]
+    rows = [run.rows for run in ours]
     checks.append(
         Check(
             f"-s 0.01 -d {LONG_S:g}: {planned} of {planned} samples (median round)",
-            f"rows per round {' '.join(map(str, rows))}, ticks missed {' '.join(str(r.missed) for r in taken)}",
+            f"rows per round {' '.join(map(str, rows))}, ticks missed {' '.join(str(run.missed) for run in ours)}",
             statistics.median(rows) >= planned,
         )
     )
-    lateness_ms = statistics.median(r.lateness_ms for r in taken)
-    deviation_ms = statistics.median(r.deviation_ms for r in taken)
+    lateness_ms = statistics.median(run.lateness_ms for run in ours)
+    deviation_ms = statistics.median(run.deviation_ms for run in ours)
     checks.append(
         Check(
             "-s 0.01: no sample more than 20 ms off its grid point (median round)",
@@ -283,7 +333,32 @@ def check_single(checks: list[Check], work: Path, rounds: int) -> tuple[float, l
             lateness_ms <= 20 and deviation_ms <= 20,
         )
     )
-    return floor_us, per_sample_table(taken)
+    return floor_us, per_sample_table(taken, list(trees))
+
+
+def check_psrecord(checks: list[Check], work: Path) -> None:
+    """The monitor (quiet) against psrecord, both by the CPU of a long run minus a short one."""
+    name = f"psrec-{uuid.uuid4().hex[:6]}"
+    workload = start_workload(name, "--seconds", "600")
+    try:
+        theirs = psrecord_runs(workload.pid, "0.01", work)
+        if theirs is None:
+            checks.append(
+                Check("CPU per sample below psrecord's", "psrecord not installed (pip install psrecord)", False)
+            )
+            return
+        ours, _ = monitor_runs(name, "0.01", work)
+    finally:
+        stop_workload(workload)
+    ours_us, theirs_us = marginal(ours) * 1e6, marginal(theirs) * 1e6
+    checks.append(
+        Check(
+            "CPU per sample below psrecord's (quiet; a long run minus a short one)",
+            f"monitor {ours_us:.0f} us, psrecord {theirs_us:.0f} us (RSS only), ratio {ours_us / theirs_us:.2f}; "
+            f"psrecord took {theirs[LONG_S][1]} of {int(LONG_S / 0.01)} samples",
+            ours_us < theirs_us,
+        )
+    )
 
 
 def check_flat_cost_and_memory(checks: list[Check], work: Path) -> None:
@@ -422,9 +497,10 @@ def write_results(path: Path, command: str, setting: str, table: list[str], chec
         "",
         f"`{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {setting}.",
         "",
-        "CPU per sample at `-s 0.01` (user + system; a 8 s run minus a 2 s run, over the extra samples), "
-        "one workload process, the monitor with its console on and piped, the bare psutil loop "
-        "`bench/floor.py` on the same grid, in interleaved rounds:",
+        "CPU per sample at `-s 0.01` (the CPU time of every thread, from /proc/PID/task/TID/schedstat) between "
+        f"rows {FIRST_ROW} and {LAST_ROW} of an 8 s run of the monitor with its console on and piped, and over "
+        f"the same stretch ({WINDOW_S[0]:g} to {WINDOW_S[1]:g} s) of the bare psutil loop `bench/floor.py` on "
+        "the same grid, against one workload process, in interleaved rounds:",
         "",
         *table,
         "",
@@ -445,6 +521,9 @@ def main() -> int:
         "--per-sample-only", action="store_true", help="only the per-sample targets at -s 0.01 (a few minutes)"
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file for the results")
+    parser.add_argument(
+        "--before", type=Path, help="another checkout (a folder holding main.py) measured in the same rounds"
+    )
     args = parser.parse_args()
     if not sys.platform.startswith("linux"):
         print("bench/perf.py runs on Linux only")
@@ -456,8 +535,9 @@ def main() -> int:
     setting = machine()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        floor_us, table = check_single(checks, work, args.rounds)
+        floor_us, table = check_single(checks, work, args.rounds, args.before)
         if not args.per_sample_only:
+            check_psrecord(checks, work)
             check_flat_cost_and_memory(checks, work)
             check_many(checks, work, floor_us)
             check_start_up(checks, work)
