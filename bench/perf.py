@@ -2,13 +2,14 @@
 
     pip install psrecord    # for the comparison only; not a dependency of the monitor
     python bench/perf.py                    # every target, about 5 minutes
-    python bench/perf.py --per-sample-only  # CPU per sample and timing at -s 0.01 only, about 3 minutes
+    python bench/perf.py --per-sample-only  # CPU per sample and timing at -s 0.01 only, about 2 minutes
 
-CPU per sample at -s 0.01 is compared in interleaved rounds (default 5): in each, the bare psutil
-loop (bench/floor.py, the monitor's psutil calls on the monitor's tick grid) and the monitor with its
-console on and piped run back to back, the order alternating between rounds; the median of the
-per-round ratios is judged. Prints the rounds' table and one line per target with PASS/FAIL, writes
-both to bench/results/perf.md (--results), and exits 1 when a target is missed. Linux only (it reads
+CPU per sample at -s 0.01 is compared in rounds (default 5): in each, the bare psutil loop
+(bench/floor.py, the monitor's psutil calls on the monitor's tick grid) and the monitor with its
+console on and piped watch one workload side by side, and their CPU is read over the same seconds
+(bench/per_sample.py); the median of the per-round ratios is judged. Prints the rounds' table and one
+line per target with PASS/FAIL, writes both to bench/results/perf.md (--results), and exits 1 when a
+target is missed. `--before DIR` adds another checkout to every round. Linux only (it reads
 /proc and child CPU times through wait4). `--long` adds the 10-minute exactness check at -s 1.
 """
 
@@ -19,7 +20,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -38,6 +38,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.per_sample import FIRST_ROWS, WINDOW_S, per_sample_round, per_sample_table, timing_run  # noqa: E402
 from monitor.sampling.finders import NameFinder  # noqa: E402
 
 PYTHON = sys.executable
@@ -45,6 +46,7 @@ WORKLOAD = ROOT / "tests" / "workloads" / "workload.py"
 SHORT_S, LONG_S = 2.0, 8.0
 ROUNDS = 5
 TARGET_RATIO = 1.2
+TIMING_RUNS = 3
 RESULTS = ROOT / "bench" / "results" / "perf.md"
 
 
@@ -173,133 +175,18 @@ def grid_deviation_s(report: Path, interval_s: float) -> float:
     return max(abs(offset - centre) for offset in offsets)
 
 
-# CPU per sample is taken between these rows of an 8 s run at -s 0.01 (800 rows): start-up and the end
-# of the run stay outside the measure. The floor's window spans the same stretch of its run.
-FIRST_ROW, LAST_ROW = 50, 750
-WINDOW_S = (0.5, 7.5)
-_TABLE_ROW = re.compile(rb"^\d\d:\d\d:\d\d\.\d{3} ")
-
-
-def task_cpu_s(pid: int) -> float:
-    """CPU seconds the process's threads have run so far, to the nanosecond (/proc/PID/task/TID/schedstat)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int((task / "schedstat").read_text().split()[0])
-    return total / 1e9
-
-
-@dataclass
-class MonitorRun:
-    """One monitor run at -s 0.01 -d 8 with its console piped: CPU per sample between two rows, and its report."""
-
-    cpu_per_sample_s: float
-    rows: int
-    lateness_ms: float
-    deviation_ms: float
-    missed: int
-
-
-def monitor_window(main_py: Path, name: str, work: Path) -> MonitorRun:
-    """Run a checkout's main.py with its console on and piped; read its CPU when rows FIRST_ROW and LAST_ROW are out."""
-    folder = work / f"monitor-{uuid.uuid4().hex[:8]}"
-    command = [PYTHON, str(main_py), *monitor_command(name, f"{LONG_S:g}", "0.01", folder, quiet=False)[2:]]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=main_py.parent)
-    assert proc.stdout is not None
-    rows, cpu_at, lines = 0, {}, []
-    for line in proc.stdout:
-        if _TABLE_ROW.match(line):
-            rows += 1
-            if rows in (FIRST_ROW, LAST_ROW):
-                cpu_at[rows] = task_cpu_s(proc.pid)
-        else:
-            lines.append(line)
-    if proc.wait() not in (0, 3) or len(cpu_at) < 2:
-        said = b"".join(lines).decode(errors="replace")
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}, {rows} rows):\n{said}")
-    report = report_in(folder)
-    sampling = json.loads(report.with_suffix(".json").read_text())["sampling"]
-    return MonitorRun(
-        cpu_per_sample_s=(cpu_at[LAST_ROW] - cpu_at[FIRST_ROW]) / (LAST_ROW - FIRST_ROW),
-        rows=sum(1 for _ in report.open()) - 1,
-        lateness_ms=sampling["max_lateness_s"] * 1000,
-        deviation_ms=grid_deviation_s(report, 0.01) * 1000,
-        missed=sampling["ticks_missed"],
-    )
-
-
-def floor_window(pid: int) -> float:
-    """CPU seconds per sample of the bare psutil loop at -s 0.01, over the same stretch of an 8 s run."""
-    command = [PYTHON, str(ROOT / "bench" / "floor.py"), "--pid", str(pid), "--interval", "0.01"]
-    proc = subprocess.Popen(
-        [*command, "--duration", f"{LONG_S:g}", "--announce"], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
-        raise SystemExit("bench/floor.py did not start")
-    started = time.monotonic()
-    marks = []
-    for offset in WINDOW_S:
-        time.sleep(max(started + offset - time.monotonic(), 0.0))
-        marks.append((time.monotonic(), task_cpu_s(proc.pid)))
-    out, _ = proc.communicate()
-    taken_at = [float(line) for line in out.split()[1:]]
-    (start, cpu_start), (end, cpu_end) = marks
-    samples = sum(1 for moment in taken_at if start <= moment < end)
-    return (cpu_end - cpu_start) / max(samples, 1)
-
-
-@dataclass
-class Round:
-    """One round of the per-sample comparison: the floor's CPU per sample, and each checkout's run."""
-
-    floor_s: float
-    runs: dict[str, MonitorRun]
-
-    def ratio(self, label: str) -> float:
-        """A checkout's CPU per sample over the floor's, in this round."""
-        return self.runs[label].cpu_per_sample_s / self.floor_s
-
-
-def per_sample_round(index: int, trees: dict[str, Path], name: str, pid: int, work: Path) -> Round:
-    """The floor and each checkout's monitor at -s 0.01, back to back; who goes first turns with each round."""
-    order = ["floor", *trees]
-    order = order[index % len(order) :] + order[: index % len(order)]
-    floor_s, runs = 0.0, {}
-    for what in order:
-        if what == "floor":
-            floor_s = floor_window(pid)
-        else:
-            runs[what] = monitor_window(trees[what] / "main.py", name, work)
-    return Round(floor_s, {label: runs[label] for label in trees})
-
-
-def per_sample_table(rounds: list[Round], labels: list[str]) -> list[str]:
-    """The rounds as a Markdown table, and their medians."""
-    head = "| round | bare psutil loop |" + "".join(f" {label} | ratio |" for label in labels)
-    lines = [head, "| ---: | ---: |" + " ---: | ---: |" * len(labels)]
-    for number, r in enumerate(rounds, 1):
-        cells = "".join(f" {r.runs[label].cpu_per_sample_s * 1e6:.0f} us | {r.ratio(label):.2f} |" for label in labels)
-        lines.append(f"| {number} | {r.floor_s * 1e6:.0f} us |{cells}")
-    floor_us = statistics.median(r.floor_s for r in rounds) * 1e6
-    medians = "".join(
-        f" {statistics.median(r.runs[label].cpu_per_sample_s for r in rounds) * 1e6:.0f} us | "
-        f"{statistics.median(r.ratio(label) for r in rounds):.2f} |"
-        for label in labels
-    )
-    lines.append(f"| median | {floor_us:.0f} us |{medians}")
-    return lines
-
-
 def check_single(checks: list[Check], work: Path, rounds: int, before: Path | None) -> tuple[float, list[str]]:
     """The per-sample targets; the floor's median CPU per sample and the rounds' table."""
     name = f"perf-{uuid.uuid4().hex[:6]}"
     workload = start_workload(name, "--seconds", "3600")
     trees = {"monitor": ROOT} if before is None else {"monitor": ROOT, "before": before.resolve()}
-    # A shared machine's speed drifts by tens of percent between minutes, so each round gives its own
-    # ratio, measured back to back, and the median ratio is judged.
+    # A shared machine's speed drifts by tens of percent between minutes, so each round measures the
+    # programs side by side, in the same seconds, and the median of the rounds' ratios is judged.
     try:
-        taken = [per_sample_round(index, trees, name, workload.pid, work) for index in range(rounds)]
+        taken = [per_sample_round(trees, name, workload.pid, work) for _ in range(rounds)]
+        # Started side by side, the monitors' start-ups compete for the CPU and can delay each other's
+        # first ticks: the samples taken and their timing are judged on runs of the monitor alone.
+        alone = [timing_run(name, work) for _ in range(TIMING_RUNS)]
     finally:
         stop_workload(workload)
     floor_us = statistics.median(r.floor_s for r in taken) * 1e6
@@ -316,19 +203,19 @@ def check_single(checks: list[Check], work: Path, rounds: int, before: Path | No
         )
     )
     planned = int(LONG_S / 0.01)
-    rows = [run.rows for run in ours]
+    rows = [run.rows for run in alone]
     checks.append(
         Check(
-            f"-s 0.01 -d {LONG_S:g}: {planned} of {planned} samples (median round)",
-            f"rows per round {' '.join(map(str, rows))}, ticks missed {' '.join(str(run.missed) for run in ours)}",
+            f"-s 0.01 -d {LONG_S:g}: {planned} of {planned} samples (median of {TIMING_RUNS} runs alone)",
+            f"rows per run {' '.join(map(str, rows))}, ticks missed {' '.join(str(run.missed) for run in alone)}",
             statistics.median(rows) >= planned,
         )
     )
-    lateness_ms = statistics.median(run.lateness_ms for run in ours)
-    deviation_ms = statistics.median(run.deviation_ms for run in ours)
+    lateness_ms = statistics.median(run.lateness_ms for run in alone)
+    deviation_ms = statistics.median(run.deviation_ms for run in alone)
     checks.append(
         Check(
-            "-s 0.01: no sample more than 20 ms off its grid point (median round)",
+            f"-s 0.01: no sample more than 20 ms off its grid point (median of {TIMING_RUNS} runs alone)",
             f"largest lateness {lateness_ms:.1f} ms (monotonic clock), timestamps {deviation_ms:.1f} ms off the grid",
             lateness_ms <= 20 and deviation_ms <= 20,
         )
@@ -497,10 +384,10 @@ def write_results(path: Path, command: str, setting: str, table: list[str], chec
         "",
         f"`{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {setting}.",
         "",
-        "CPU per sample at `-s 0.01` (the CPU time of every thread, from /proc/PID/task/TID/schedstat) between "
-        f"rows {FIRST_ROW} and {LAST_ROW} of an 8 s run of the monitor with its console on and piped, and over "
-        f"the same stretch ({WINDOW_S[0]:g} to {WINDOW_S[1]:g} s) of the bare psutil loop `bench/floor.py` on "
-        "the same grid, against one workload process, in interleaved rounds:",
+        "CPU per sample at `-s 0.01`, one workload process: the bare psutil loop `bench/floor.py` and the "
+        "monitor with its console on and piped watch it side by side in each round, and the CPU time of each "
+        f"(every thread's, from /proc/PID/task/TID/schedstat) is read at the same two moments, {WINDOW_S:g} s "
+        f"apart, once the monitors have printed {FIRST_ROWS} rows (bench/per_sample.py):",
         "",
         *table,
         "",
@@ -516,7 +403,7 @@ def write_results(path: Path, command: str, setting: str, table: list[str], chec
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--long", action="store_true", help="also run the 10-minute check at -s 1")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"interleaved rounds, at least 3 (default {ROUNDS})")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds, at least 3 (default {ROUNDS})")
     parser.add_argument(
         "--per-sample-only", action="store_true", help="only the per-sample targets at -s 0.01 (a few minutes)"
     )

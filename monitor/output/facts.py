@@ -48,8 +48,9 @@ class RunFacts(Sink):
                 sums[index] += value
                 counts[index] += 1
         self.rule = self._rule.add(totals[_HEURISTIC_INDEX])
-        self.rule_first_holds = self.rule.leak and not self._rule_held
-        self._rule_held = self._rule_held or self.rule.leak
+        leak = self.rule.leak
+        self.rule_first_holds = leak and not self._rule_held
+        self._rule_held = self._rule_held or leak
         if self.newly_missing:
             self.newly_missing = []
         per_process = self._per_process
