@@ -1,7 +1,7 @@
 """Measure the monitor against its performance targets, side by side with a bare psutil loop and psrecord.
 
     pip install psrecord    # for the comparison only; not a dependency of the monitor
-    python bench/perf.py                    # every target, about 5 minutes
+    python bench/perf.py                    # every target, about 3 minutes
     python bench/perf.py --per-sample-only  # CPU per sample and timing at -s 0.01 only, about 2 minutes
 
 CPU per sample at -s 0.01 is compared in rounds (default 5): in each, the bare psutil loop
