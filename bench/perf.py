@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,7 +37,14 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.per_sample import FIRST_ROWS, WINDOW_S, per_sample_round, per_sample_table, timing_run  # noqa: E402
+from bench.per_sample import (  # noqa: E402
+    FIRST_ROWS,
+    WINDOW_S,
+    grid_deviation_s,
+    per_sample_round,
+    per_sample_table,
+    timing_run,
+)
 from monitor.sampling.finders import NameFinder  # noqa: E402
 
 PYTHON = sys.executable
@@ -68,24 +74,12 @@ def print_checks(checks: list[Check], started: float) -> int:
     return 0 if all(check.ok for check in checks) else 1
 
 
-def run_measured(command: list[str], output: Path, piped: bool = False) -> float:
-    """Run a command to completion and return the CPU seconds (user + system) it used.
-
-    With `piped`, its output goes through a pipe (drained here into `output`), as `| tee` would see it.
-    """
-    with output.open("wb") as sink:
-        if piped:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
-            assert proc.stdout is not None
-            drain = threading.Thread(target=shutil.copyfileobj, args=(proc.stdout, sink))
-            drain.start()
-        else:
-            proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+def run_measured(command: list[str], output: Path) -> float:
+    """Run a command to completion and return the CPU seconds (user + system) it used."""
+    with output.open("w") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.stdout is not None:
-            drain.join()
-            proc.stdout.close()
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{output.read_text()}")
     return usage.ru_utime + usage.ru_stime
@@ -113,10 +107,10 @@ def marginal(per_run: dict[float, tuple[float, int]]) -> float:
     return (cpu_long - cpu_short) / max(n_long - n_short, 1)
 
 
-def monitor_command(name: str, duration: str, interval: str, folder: Path, quiet: bool = True) -> list[str]:
-    """The monitor as a user runs it, without a chart, writing into `folder`; quiet unless told otherwise."""
-    options = ["-p", name, "-d", duration, "-s", interval, "--no-plot", "-r", str(folder), "-l", str(folder)]
-    return [PYTHON, str(ROOT / "main.py"), *options, *(["-q"] if quiet else [])]
+def monitor_command(name: str, duration: str, interval: str, folder: Path) -> list[str]:
+    """The monitor as a user runs it, quiet and without a chart, writing into `folder`."""
+    options = ["-p", name, "-d", duration, "-s", interval, "-q", "--no-plot", "-r", str(folder), "-l", str(folder)]
+    return [PYTHON, str(ROOT / "main.py"), *options]
 
 
 def report_in(folder: Path) -> Path:
@@ -124,19 +118,13 @@ def report_in(folder: Path) -> Path:
     return next(path for path in folder.glob("*.csv") if not path.name.endswith("_processes.csv"))
 
 
-def monitor_runs(
-    name: str, interval: str, work: Path, quiet: bool = True
-) -> tuple[dict[float, tuple[float, int]], Path]:
-    """Short and long monitor runs: CPU seconds and rows of each, and the long run's report.
-
-    Not quiet, the console's table goes through a pipe, as `| tee` would see it.
-    """
+def monitor_runs(name: str, interval: str, work: Path) -> tuple[dict[float, tuple[float, int]], Path]:
+    """Short and long monitor runs: CPU seconds and rows of each, and the long run's report."""
     runs = {}
     report = work
     for duration in (SHORT_S, LONG_S):
-        folder = work / f"monitor-{uuid.uuid4().hex[:8]}"
-        command = monitor_command(name, f"{duration:g}", interval, folder, quiet)
-        cpu = run_measured(command, work / "monitor.out", piped=not quiet)
+        folder = work / f"monitor-{name}-{interval}-{duration:g}"
+        cpu = run_measured(monitor_command(name, f"{duration:g}", interval, folder), work / "monitor.out")
         report = report_in(folder)
         runs[duration] = (cpu, sum(1 for _ in report.open()) - 1)
     return runs, report
@@ -164,15 +152,6 @@ def psrecord_runs(pid: int, interval: str, work: Path) -> dict[float, tuple[floa
         cpu = run_measured(command, work / "psrecord.out")
         runs[duration] = (cpu, sum(1 for line in log.open() if not line.startswith("#")))
     return runs
-
-
-def grid_deviation_s(report: Path, interval_s: float) -> float:
-    """Largest distance of a row's timestamp from the best-fitting grid start + k * interval."""
-    lines = report.read_text().splitlines()[1:]
-    stamps = [datetime.fromisoformat(line.split(",")[0]).timestamp() for line in lines]
-    offsets = sorted(stamp - k * interval_s for k, stamp in enumerate(stamps))
-    centre = offsets[len(offsets) // 2]
-    return max(abs(offset - centre) for offset in offsets)
 
 
 def check_single(checks: list[Check], work: Path, rounds: int, before: Path | None) -> tuple[float, list[str]]:
