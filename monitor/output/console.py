@@ -124,6 +124,17 @@ def _current(value: float | None, metric: Metric) -> str:
     return format_cell(value, metric.unit)
 
 
+def _row_template(wide: bool) -> str:
+    """The row as one format string: the time, each metric's cells, the process count."""
+    template = f"{{:<{_TIME_WIDTH}}}"
+    for metric in _TABLE_METRICS:
+        width, average_width = _WIDTHS[metric.unit]
+        template += f" {{:>{width}}} {{:>{average_width}}}"
+    if wide:
+        template += "".join(f" {{:>{_WIDTHS[metric.unit][0]}}}" for metric in _WIDE_METRICS)
+    return template + " {:>5}"
+
+
 def format_row(
     clock_time: str,
     values: Mapping[str, float | None],
@@ -174,28 +185,38 @@ class ConsoleSink(Sink):
         self._planned = planned
         self._events = EventGroups()
         self._missed_said = False
+        # The row is filled from the sample's totals and the running means by their index in the table:
+        # one format call per row, no per-row mapping of columns.
+        self._template = _row_template(wide)
+        self._table = tuple((METRICS.index(metric.column), metric) for metric in _TABLE_METRICS)
+        self._wide_cells = tuple((METRICS.index(metric.column), metric) for metric in _WIDE_METRICS) if wide else ()
         console.line(format_header(wide))
 
     def add(self, sample: Sample) -> None:
         """Print the sample's row, marked where the README rule first holds, and redraw the progress line."""
-        self._flush_events()
+        if self._events:
+            self._flush_events()
         facts = self._facts
-        values = dict(zip(METRICS, sample.totals))
-        text = format_row(
-            sample.wall_time.strftime("%H:%M:%S.%f")[:-3],
-            values,
-            facts.means,
-            len(sample.readings),
-            self._wide,
-        )
-        self._console.line(text + (LEAK_MARKER if facts.rule_first_holds else ""))
+        totals = sample.totals
+        # The report row's ISO time holds the clock time already: 2026-12-01T15:33:57.755+01:00.
+        cells: list[object] = [facts.row[0][11:23]]
+        for index, metric in self._table:
+            cells.append(_current(totals[index], metric))
+            cells.append(f"({format_cell(facts.mean(index), metric.unit)})")
+        for index, metric in self._wide_cells:
+            cells.append(_current(totals[index], metric))
+        cells.append(len(sample.readings))
+        text = self._template.format(*cells)
+        self._console.line(text + LEAK_MARKER if facts.rule_first_holds else text)
         missed = sample.index - facts.samples  # every tick not skipped gave a sample
         if not self._missed_said and missed * 100 > self._planned:
             # Said once, when the share passes 1% of the run: the summary gives the final count.
             self._missed_said = True
             self._console.line(missed_ticks_sentence(missed, sample.index, self._interval_s, so_far=True))
-        elapsed = sample.index * self._interval_s
-        self._console.progress(format_progress(elapsed, self._duration_s, facts.samples, self._planned))
+        if self._console.live:
+            # Drawn on a terminal only: piped or redirected, the progress line is never formatted.
+            elapsed = sample.index * self._interval_s
+            self._console.progress(format_progress(elapsed, self._duration_s, facts.samples, self._planned))
 
     def note(self, event: ProcessEvent) -> None:
         """Hold the exit of a process asked for, or a refused instance, for the tick's grouped line."""

@@ -10,7 +10,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from monitor.metrics import (
     DETAIL_COLUMNS,
@@ -18,7 +18,7 @@ from monitor.metrics import (
     README_METRIC_COUNT,
     REPORT_COLUMNS,
 )
-from monitor.stream import Sample, Sink
+from monitor.stream import ProcessReading, Sample, Sink
 
 if TYPE_CHECKING:
     from monitor.output.facts import RunFacts
@@ -55,8 +55,11 @@ class CsvStream:
             raise
 
     def write(self, row: Sequence[Any]) -> None:
-        """Append one row."""
-        self.write_many([row])
+        """Append one row; it reaches the OS now, or within `flush_every_s`."""
+        self._pending.append(row)
+        now = time.monotonic()
+        if now - self._last_flush >= self._flush_every_s:
+            self._push(now)
 
     def write_many(self, rows: Sequence[Sequence[Any]]) -> None:
         """Append rows; they reach the OS now, or within `flush_every_s`."""
@@ -108,15 +111,8 @@ class CsvStream:
             self._fd = -1
 
 
-def _rounder(decimals: int) -> Callable[[float | None], float | None]:
-    # None (a value the OS refused) stays None: the CSV writes an empty cell.
-    if decimals:
-        return lambda value: None if value is None else round(value, decimals)
-    return lambda value: None if value is None else int(value)
-
-
-# Each metric as the CSV keeps it: CPU % to 2 decimals, bytes and counts as whole numbers.
-_ROUNDERS = tuple(_rounder(metric.decimals) for metric in METRIC_TABLE)
+# Digits each metric keeps in the CSV, in the table's order: CPU % to 2 decimals, bytes and counts whole.
+_DECIMALS = tuple(metric.decimals for metric in METRIC_TABLE)
 
 
 def iso_time(sample: Sample) -> str:
@@ -125,19 +121,25 @@ def iso_time(sample: Sample) -> str:
 
 
 def rounded(values: Sequence[float | None]) -> list[float | None]:
-    """Metric values in the table's order, rounded as the CSV keeps them."""
-    return [rnd(value) for rnd, value in zip(_ROUNDERS, values)]
+    """Metric values in the table's order, rounded as the CSV keeps them; None (refused) stays None, an empty cell."""
+    return [
+        None if value is None else round(value, decimals) if decimals else int(value)
+        for value, decimals in zip(values, _DECIMALS)
+    ]
+
+
+_README_END = README_METRIC_COUNT
 
 
 def report_row(sample: Sample) -> tuple[Any, ...]:
     """One report row: the README's columns, process_count, elapsed_s, then the added metrics."""
     values = rounded(sample.totals)
     return (
-        iso_time(sample),
-        *values[:README_METRIC_COUNT],
+        sample.wall_time.isoformat(timespec="milliseconds"),
+        *values[:_README_END],
         len(sample.readings),
         round(sample.elapsed_s, 6),
-        *values[README_METRIC_COUNT:],
+        *values[_README_END:],
         round(sample.cpu_seconds, 3),
     )
 
@@ -161,18 +163,32 @@ class ReportSink(Sink):
 class DetailSink(Sink):
     """The per-process CSV: one row per process per sample.
 
-    Its rows repeat the report's per process: pushed to disk once a second is enough.
+    Its rows repeat the report's per process: pushed to disk once a second is enough, so they are
+    also rounded and formatted then, a second's worth in one go, instead of at every tick.
     """
 
+    FLUSH_EVERY_S = 1.0
+
     def __init__(self, path: Path, facts: RunFacts) -> None:
-        self._stream = CsvStream(path, DETAIL_COLUMNS, flush_every_s=1.0)
+        self._stream = CsvStream(path, DETAIL_COLUMNS)
         self._facts = facts
+        self._held: list[tuple[str, tuple[ProcessReading, ...]]] = []  # (the sample's time, its readings)
+        self._last_flush = time.monotonic()
 
     def add(self, sample: Sample) -> None:
-        """Write one row per process."""
-        iso = self._facts.row[0]
-        self._stream.write_many([(iso, r.pid, r.name, *rounded(r.values)) for r in sample.readings])
+        """Hold the sample's readings; write the rows held once a second."""
+        self._held.append((self._facts.row[0], sample.readings))
+        now = time.monotonic()
+        if now - self._last_flush >= self.FLUSH_EVERY_S:
+            self._last_flush = now
+            self._flush()
 
     def close(self) -> None:
-        """Write what is held and close the file."""
+        """Write what is held and close the file; safe after a write error (the run reported it)."""
+        with contextlib.suppress(OSError):
+            self._flush()
         self._stream.close()
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        self._stream.write_many([(iso, r.pid, r.name, *rounded(r.values)) for iso, readings in held for r in readings])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.analysis.running import HeuristicResult, RunningHeuristic, RunningMeans
+from monitor.analysis.running import HeuristicResult, RunningHeuristic
 from monitor.metrics import HEURISTIC_METRIC, METRICS
 from monitor.output.csv_report import report_row
 from monitor.stream import Sample, Sink
@@ -23,7 +23,6 @@ class RunFacts(Sink):
     def __init__(self) -> None:
         self.row: tuple[Any, ...] = ()  # the report row of the latest sample, as the CSV writes it
         self.samples = 0
-        self.means: dict[str, float | None] = dict.fromkeys(METRICS, 0.0)
         self.rule = RunningHeuristic().result()  # the README rule on the totals so far
         self.rule_first_holds = False  # the rule holds since this sample, for the first time
         # Metrics a process did not give (refused, or not reported by this OS) since this sample, first
@@ -31,7 +30,9 @@ class RunFacts(Sink):
         self.newly_missing: list[tuple[int, str, list[str]]] = []
         # metric column -> PIDs that did not give it, with names
         self.missing: dict[str, dict[int, str]] = {}
-        self._means = RunningMeans(METRICS)
+        # The running means as a sum and a count per metric, in the table's order: two slots, no per-tick dict.
+        self._sums = [0.0] * len(METRICS)
+        self._counts = [0] * len(METRICS)
         self._rule = RunningHeuristic()
         self._per_process: dict[int, tuple[str, RunningHeuristic]] = {}
         self._rule_held = False
@@ -40,19 +41,39 @@ class RunFacts(Sink):
         """Take the sample's facts."""
         self.samples += 1
         self.row = report_row(sample)
-        self._means.add(sample.totals)
-        self.means = self._means.means()
-        self.rule = self._rule.add(sample.totals[_HEURISTIC_INDEX])
-        self.rule_first_holds = self.rule.leak and not self._rule_held
-        self._rule_held = self._rule_held or self.rule.leak
-        self.newly_missing = []
+        totals = sample.totals
+        sums, counts = self._sums, self._counts
+        for index, value in enumerate(totals):
+            if value is not None:
+                sums[index] += value
+                counts[index] += 1
+        self.rule = self._rule.add(totals[_HEURISTIC_INDEX])
+        leak = self.rule.leak
+        self.rule_first_holds = leak and not self._rule_held
+        self._rule_held = self._rule_held or leak
+        if self.newly_missing:
+            self.newly_missing = []
+        per_process = self._per_process
         for reading in sample.readings:
-            entry = self._per_process.get(reading.pid)
+            entry = per_process.get(reading.pid)
             if entry is None:
-                entry = self._per_process[reading.pid] = (reading.name, RunningHeuristic())
-            entry[1].add(reading.values[_HEURISTIC_INDEX])
-            if None in reading.values:
-                self._note_missing(reading.pid, reading.name, reading.values)
+                entry = per_process[reading.pid] = (reading.name, RunningHeuristic())
+            values = reading.values
+            entry[1].add(values[_HEURISTIC_INDEX])
+            if None in values:
+                self._note_missing(reading.pid, reading.name, values)
+
+    def mean(self, index: int) -> float | None:
+        """The running mean of the metric at `index` in the table: 0.0 before any value, None for one never given."""
+        count = self._counts[index]
+        if count:
+            return self._sums[index] / count
+        return None if any(self._counts) else 0.0
+
+    @property
+    def means(self) -> dict[str, float | None]:
+        """The running mean of every metric, by column."""
+        return {column: self.mean(index) for index, column in enumerate(METRICS)}
 
     def whole_run_verdicts(self) -> dict[int, tuple[str, HeuristicResult]]:
         """The README rule for each PID present in every sample, by PID."""

@@ -37,7 +37,8 @@ class LogSink(Sink):
 
     def add(self, sample: Sample) -> None:
         """One DEBUG line per sample; a WARNING the first time the README rule holds."""
-        self._flush_events()
+        if self._events:
+            self._flush_events()
         facts = self._facts
         if self._every_sample:
             self._log.debug(_SAMPLE_FORMAT, *facts.row)

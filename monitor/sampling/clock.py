@@ -83,10 +83,9 @@ class TickClock:
                     break
                 if self._monotonic() < self.grid_time(self._next_index):
                     continue
-            # The monotonic clock decides that the tick is due; schedule compares next_run with the
-            # wall clock, which NTP or a manual change may step, so it is told "now".
-            self._job.next_run = datetime.datetime.now()
-            self._scheduler.run_pending()
+            # The monotonic clock decides that the tick is due (schedule's own check compares next_run
+            # with the wall clock, which NTP or a manual change may step), so the job is run at once.
+            self._job.run()
             self._aim_job()
         return self.stats
 

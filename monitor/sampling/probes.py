@@ -89,19 +89,21 @@ PROBES = (
     Probe((READ_BYTES, WRITE_BYTES), _storage_io),
     Probe((CTX_SWITCHES,), _context_switches),
 )
-# The probes' numbers are appended one after another, in the order of PROBES, with one None at the
-# end; these pick the metrics (in table order) and the counters out of that list, a column no probe
-# fills taking the None.
+# Where each probe's numbers go: the probes' numbers, one after the other, are put in slot order (the
+# metrics in table order, then the counters) by one itemgetter; a slot no probe fills (a rate) takes
+# the None put after them.
+_SLOTS = (*METRICS, *COUNTER_NAMES)
 _READS = tuple(probe.read for probe in PROBES)
 _FILLED = tuple(name for probe in PROBES for name in probe.fills)
-_PICK_METRICS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in METRICS))
-_PICK_COUNTERS = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else -1 for name in COUNTER_NAMES))
+_IN_SLOT_ORDER = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else len(_FILLED) for name in _SLOTS))
+_METRIC_COUNT = len(METRICS)
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 # For each rate metric: its index, and the index of the counter it is the rate of.
 _RATES = tuple(
     (METRICS.index(metric.column), COUNTER_NAMES.index(metric.rate_of)) for metric in METRIC_TABLE if metric.rate_of
 )
+_ZOMBIE = psutil.STATUS_ZOMBIE
 
 
 class AccessDeniedError(MonitorError):
@@ -134,12 +136,9 @@ def read_process(
     try:
         with proc.oneshot():
             # A zombie has exited; only its parent has not collected it yet.
-            if proc.status() == psutil.STATUS_ZOMBIE:
+            if proc.status() == _ZOMBIE:
                 return None
-            filled: list[Value] = []
-            for read in _READS:
-                filled += read(proc)
-            filled.append(None)
+            slots = _IN_SLOT_ORDER([value for read in _READS for value in read(proc)] + [None])
             age_s = time.time() - proc.create_time() if newcomer else 0.0
             # Cached by oneshot() on Linux: the stat line the CPU probe already read.
             parent, reaped_s = _parent(proc), _reaped_cpu_seconds(proc.cpu_times())
@@ -151,17 +150,34 @@ def read_process(
         return None
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
-    values = list(_PICK_METRICS(filled))
-    counters = tuple(_PICK_COUNTERS(filled))
-    for metric_index, counter_index in _RATES:
-        values[metric_index] = _rate(counters[counter_index], counter_index, previous, read_at, age_s)
+    values = list(slots[:_METRIC_COUNT])
+    counters = slots[_METRIC_COUNT:]
     cpu_seconds = counters[_CPU_SECONDS_INDEX]
+    if previous is not None:
+        # The usual case, written out: each counter's change over the time since the previous reading.
+        elapsed = read_at - previous.read_at
+        before = previous.counters
+        for metric_index, counter_index in _RATES:
+            now, then = counters[counter_index], before[counter_index]
+            if now is None or then is None or elapsed <= 0:
+                values[metric_index] = None
+            else:
+                # A counter that went back was reset (it cannot for one process): no change measured.
+                values[metric_index] = max(now - then, 0.0) / elapsed
+        # CPU % as psutil's cpu_percent() computes it over the same span, and rounds it.
+        then = before[_CPU_SECONDS_INDEX]
+        if cpu_seconds is None or then is None or elapsed <= 0:
+            values[_CPU_INDEX] = 0.0
+        else:
+            values[_CPU_INDEX] = round(100.0 * max(cpu_seconds - then, 0.0) / elapsed, 1)
+    else:
+        for metric_index, counter_index in _RATES:
+            values[metric_index] = _rate(counters[counter_index], age_s)
+        # The priming read, with nothing before it, says 0 as psutil's first call does; a newcomer its
+        # average since it was created.
+        values[_CPU_INDEX] = 0.0
     if newcomer:
         values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
-    else:
-        per_s = _rate(cpu_seconds, _CPU_SECONDS_INDEX, previous, read_at, 0.0)
-        # psutil's rounding; the priming read, with nothing before it, says 0 as psutil's first call does.
-        values[_CPU_INDEX] = 0.0 if per_s is None else round(100.0 * per_s, 1)
     return ProcessReading(
         proc.pid, name, tuple(values), counters, read_at, parent, reaped_s, age_s if newcomer else None
     )
@@ -198,15 +214,8 @@ def _reaped_cpu_seconds(times: Any) -> float:
     return float(getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0))
 
 
-def _rate(now: Value, counter_index: int, previous: ProcessReading | None, read_at: float, age_s: float) -> Value:
-    """Per-second change of a counter since the previous reading, or since creation for a newcomer."""
+def _rate(now: Value, age_s: float) -> Value:
+    """Per-second change of a counter with no previous reading: since creation for a newcomer, else none."""
     if now is None:
         return None
-    if previous is None:
-        return now / age_s if age_s > 0 else None
-    before = previous.counters[counter_index]
-    elapsed = read_at - previous.read_at
-    if before is None or elapsed <= 0:
-        return None
-    # A counter that went back was reset (it cannot for one process): no change measured, not a refusal.
-    return max(now - before, 0.0) / elapsed
+    return now / age_s if age_s > 0 else None

@@ -181,41 +181,47 @@ class Session:
     def _tick(self, index: int) -> bool:
         stamp = datetime.datetime.now().astimezone()
         now = time.monotonic()
-        newcomers = {proc.pid for proc in self.targets.refresh()}
+        targets = self.targets
+        added = targets.refresh()
+        newcomers = {proc.pid for proc in added} if added else _NO_PIDS
+        seen, previous = targets.seen, self._previous
         read: list[tuple[psutil.Process, ProcessReading | None]] = []
         denied_now = []
-        for pid, proc in list(self.targets.live.items()):
+        for pid, proc in list(targets.live.items()):
             try:
-                name, previous = self.targets.seen[pid], self._previous.get(pid)
-                reading = read_process(proc, name, pid in newcomers, check_identity=False, previous=previous)
+                reading = read_process(proc, seen[pid], pid in newcomers, False, previous.get(pid))
             except AccessDeniedError:
                 self._deny(proc)
                 denied_now.append(pid)
                 continue
             read.append((proc, reading))
         # Looked at after the reads: a PID reused before its read was handed out by now.
-        self._handouts.look()
+        handouts = self._handouts
+        handouts.look()
         readings = []
         for proc, reading in read:
             pid = proc.pid
             if reading is None:
-                self._exited[proc] = self.targets.root_of.get(pid, pid)
+                self._exited[proc] = targets.root_of.get(pid, pid)
                 self._note_exit(proc)
                 continue
-            if self._handouts.may_be_new(pid) and not proc.is_running():
+            if handouts.may_be_new(pid) and not proc.is_running():
                 self._note_exit(proc)
                 continue
             readings.append(reading)
-            self._previous[pid] = reading
+            previous[pid] = reading
             if pid not in self.sampled:
                 self.sampled[pid] = reading.name
             if pid in newcomers:
-                self._note(EventKind.JOINED, pid, reading.name, pid in self.targets.roots)
+                self._note(EventKind.JOINED, pid, reading.name, pid in targets.roots)
         if not readings and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
         interval_s = now - (self._last_tick or now)
         self._last_tick = now
-        spent = self._cpu.advance([*self._accounts(readings), *self._exited_accounts()], interval_s)
+        accounts = self._accounts(readings)
+        if self._exited:
+            accounts += self._exited_accounts()
+        spent = self._cpu.advance(accounts, interval_s)
         spent_s = sum(spent.values())
         if not readings and not self.keep_running:
             self.end_reason = EndReason.PROCESS_EXITED
@@ -248,7 +254,7 @@ class Session:
             return False  # the last sample: what the tree spent after its last reading
         # Reaped only once seen exited: the final CPU it spent since its last reading is then counted.
         launched = self.launched
-        if launched is not None and launched.pid not in self.targets.live and launched.poll() is not None:
+        if launched is not None and launched.pid not in targets.live and launched.poll() is not None:
             self.end_reason = EndReason.PROCESS_EXITED
             return False
         return True
@@ -256,14 +262,15 @@ class Session:
     def _accounts(self, readings: Sequence[ProcessReading]) -> list[CpuAccount]:
         """Each reading's CPU account: its own time, plus its reaped children's when children are watched."""
         with_reaped = self.targets.include_children
+        root_of, live = self.targets.root_of, self.targets.live
         accounts = []
         for reading in readings:
             own = reading.counters[_CPU_SECONDS_INDEX] or 0.0
             reaped = reading.reaped_cpu_s if with_reaped else 0.0
             pid = reading.pid
-            root = self.targets.root_of.get(pid, pid)
-            key = self.targets.live.get(pid, pid)
-            accounts.append(CpuAccount(key, pid, reading.parent, root, own + reaped, reading.age_s))
+            accounts.append(
+                CpuAccount(live.get(pid, pid), pid, reading.parent, root_of.get(pid, pid), own + reaped, reading.age_s)
+            )
         return accounts
 
     def _exited_accounts(self) -> list[CpuAccount]:
@@ -310,6 +317,7 @@ class Session:
 
 
 _NOTHING: tuple[float | None, ...] = (None,) * len(METRICS)
+_NO_PIDS: frozenset[int] = frozenset()
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 

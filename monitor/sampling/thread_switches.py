@@ -73,18 +73,28 @@ class ThreadSwitches:
         if counted is None:
             counted = self._counted[proc] = _Counted()
         # The main thread's count is in /proc/PID/status, read once per tick inside oneshot() anyway.
-        now = dict(counted.counts)
-        now[proc.pid] = _sum(proc.num_ctx_switches())
+        pid = proc.pid
+        main = _sum(proc.num_ctx_switches())
         others = proc.num_threads() - 1
+        counts = counted.counts
         if others <= 0:
-            now = {proc.pid: now[proc.pid]}
-            counted.handles.clear()
-        elif self._monotonic() >= counted.due_at:
+            # One thread, the usual case: only its count moves; no dict is built for it.
+            earlier = counts.get(pid)
+            counted.total += main - earlier if earlier is not None and main >= earlier else main
+            if len(counts) != 1:
+                counts.clear()
+            if counted.handles:
+                counted.handles.clear()
+            counts[pid] = main
+            return counted.total
+        now = dict(counts)
+        now[pid] = main
+        if self._monotonic() >= counted.due_at:
             started = self._cpu_time()
-            now = {proc.pid: now[proc.pid], **_read_others(proc, counted.handles, others)}
+            now = {pid: main, **_read_others(proc, counted.handles, others)}
             cost = self._cpu_time() - started
             counted.due_at = self._monotonic() + cost / self._cpu_share
-        counted.total += switches_added(counted.counts, now)
+        counted.total += switches_added(counts, now)
         counted.counts = now
         return counted.total
 

@@ -20,13 +20,11 @@ command, which the monitor itself reaps, is counted to its end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Hashable, Iterable
+from typing import Hashable, Iterable, NamedTuple
 
 
-@dataclass(frozen=True)
-class CpuAccount:
-    """One member's CPU at one tick: its own time plus its reaped children's, in seconds."""
+class CpuAccount(NamedTuple):
+    """One member's CPU at one tick: its own time plus its reaped children's, in seconds (a tuple: made every tick)."""
 
     key: Hashable  # the process's identity (PID and creation time): a reused PID is another member
     pid: int
@@ -50,10 +48,16 @@ class TreeCpu:
     def advance(self, accounts: Iterable[CpuAccount], interval_s: float) -> dict[int, float]:
         """The CPU seconds each root's tree spent over the last `interval_s` seconds; adds them to `total_s`."""
         current = {account.key: account for account in accounts}
-        by_pid = {account.pid: account for account in current.values()}
+        last = self._last
         spent: dict[int, float] = {}
+        if current.keys() == last.keys():
+            # Nothing came or went, the usual tick: each member adds the growth of its account.
+            for key, account in current.items():
+                spent[account.root] = spent.get(account.root, 0.0) + (account.seconds - last[key].seconds)
+            return self._spent(spent, current)
+        by_pid = {account.pid: account for account in current.values()}
         for key, account in current.items():
-            before = self._last.get(key)
+            before = last.get(key)
             if before is not None:
                 part = account.seconds - before.seconds
             elif account.age_s is not None and account.age_s > interval_s > 0:
@@ -66,9 +70,14 @@ class TreeCpu:
             reaper = self._reaper(account, gone, by_pid)
             if reaper is not None:
                 spent[reaper.root] = spent.get(reaper.root, 0.0) - account.seconds
+        return self._spent(spent, current)
+
+    def _spent(self, spent: dict[int, float], current: dict[Hashable, CpuAccount]) -> dict[int, float]:
         # An account never falls; a negative share means the kernel dropped a child's time (one reaped
         # without a wait, as when SIGCHLD is ignored): nothing was spent that can be shown.
-        spent = {root: max(seconds, 0.0) for root, seconds in spent.items()}
+        for root, seconds in spent.items():
+            if seconds < 0.0:
+                spent[root] = 0.0
         self._last = current
         self.total_s += sum(spent.values())
         return spent

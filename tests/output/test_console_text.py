@@ -111,6 +111,32 @@ class TableWidthTest(unittest.TestCase):
         self.assertLessEqual(len(marked[0]), TERMINAL_COLUMNS)
 
 
+class RowTextTest(unittest.TestCase):
+    def test_each_row_is_the_samples_totals_and_the_means_so_far(self) -> None:
+        """The live row holds the clock time, every metric's total and running mean, and the process count."""
+        out = io.StringIO()
+        facts = RunFacts()
+        sink = ConsoleSink(Console(out, live=False), facts, 1.0, 10.0, 10, wide=True)
+        values = [(2.5, 9.1 * 2**20, 7.0), (130.0, 3.5 * GIB, 12.0), (None, 1536.0, 9.0)]
+        means: dict[str, list[float]] = {CPU: [], MEMORY: [], HANDLES: []}
+        expected = []
+        for index, (cpu, memory, handles) in enumerate(values, 1):
+            extra = tuple(float(index * 1000 + position) for position in range(len(METRICS) - 3))
+            totals = (cpu, memory, handles, *extra)
+            wall = datetime.datetime(2026, 11, 28, 15, 0, index, 123456 * index).astimezone()
+            sample = Sample(index, wall, float(index), (ProcessReading(7, "app", totals),) * index, totals)
+            facts.add(sample)
+            sink.add(sample)
+            for column, value in zip((CPU, MEMORY, HANDLES), (cpu, memory, handles)):
+                if value is not None:
+                    means[column].append(value)
+            averages = {column: sum(seen) / len(seen) for column, seen in means.items()}
+            expected.append(
+                format_row(wall.strftime("%H:%M:%S.%f")[:-3], dict(zip(METRICS, totals)), averages, index, wide=True)
+            )
+        self.assertEqual(out.getvalue().splitlines()[1:], expected)
+
+
 class CountsTest(unittest.TestCase):
     def test_one_sample_is_singular(self) -> None:
         """'1 sample', '2 samples'."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -40,6 +41,11 @@ def proc_switches(pid: int) -> int:
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that just exited
             total += _status_switches(Path(f"/proc/{pid}/task/{tid}/status"))
     return total
+
+
+def switched_past(pid: int, count: int) -> bool:
+    """True once the process's threads have switched more than `count` times in all."""
+    return proc_switches(pid) > count
 
 
 def main_thread_switches(pid: int) -> int:
@@ -319,3 +325,20 @@ def scraped(text: str, name: str) -> dict[str, float]:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@LINUX_ONLY
+class SingleThreadTest(MonitorTestCase):
+    def test_one_threads_counter_is_its_count_at_every_read(self) -> None:
+        """A process of one thread: at each read the counter lies between /proc's count just before and just
+        after it, read after read."""
+        workload = self.start_workload(unique_name("onethr"))
+        proc = psutil.Process(workload.pid)
+        counter = ThreadSwitches()
+        for _ in range(3):
+            before, counted, after = bracketed(lambda: counter.read(proc), workload.pid)
+            self.assertEqual(proc.num_threads(), 1)
+            self.assertGreaterEqual(counted, before)
+            self.assertLessEqual(counted, after)
+            # The workload wakes 20 times a second: wait for a few switches before the next read.
+            wait_until(functools.partial(switched_past, workload.pid, after + 3), "a few more switches", 10.0)
