@@ -19,7 +19,7 @@ the three turns by one each round, so a drift of the shared machine falls on eac
 ratios are taken within each round and their medians judged: ours at most 1.1x the loop and under
 0.5x process-exporter's.
 
-Writes the table to bench/results/exporter.md (--output) and prints one PASS/FAIL line per target;
+Writes the table to bench/results/exporter_cost.md and prints one PASS/FAIL line per target;
 exits 1 when a target is missed.
 """
 
@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import os
-import platform
 import pstats
 import shutil
 import signal
@@ -52,13 +49,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.many_processes import fleet  # noqa: E402
 from bench.perf import Check, print_checks  # noqa: E402
+from bench.results import save  # noqa: E402
 
 PYTHON = sys.executable
 INTERVAL_S = 1.0
 LOOP_RATIO = 1.1  # ours over the bare loop
 THEIRS_RATIO = 0.5  # ours over process-exporter
 SETTLE_SAMPLES = 3  # ours: samples taken before the measured stretch starts
-RESULTS = ROOT / "bench" / "results" / "exporter.md"
 OURS, LOOP, THEIRS = "ours", "bare loop", "process-exporter"
 
 
@@ -251,15 +248,6 @@ def table(results: list[FleetResult], rounds: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_results(path: Path, command: str, body: str) -> None:
-    """The results file: when, where, the command, the table."""
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    cpus = os.cpu_count()
-    where = f"{platform.system()} {platform.release()}, {cpus} CPUs, psutil {psutil.__version__}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# Exporter cost\n\n{stamp}, {where}\n\n```\n{command}\n```\n\n{body}\n", encoding="utf-8")
-
-
 def profile(count: int, seconds: float, work: Path) -> None:
     """Run ours under cProfile over a fleet for `seconds`, scraped once a second; print where a tick's time goes."""
     name = f"pf-{uuid.uuid4().hex[:8]}"
@@ -302,7 +290,6 @@ def main() -> int:
     # The kernel counts a process's CPU in 10 ms steps: over 20 s that is 0.5 ms per second at most.
     parser.add_argument("--seconds", type=float, default=20.0, help="measured wall time per contender and round")
     parser.add_argument("--process-exporter", default="prometheus-process-exporter", help="its binary")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     parser.add_argument("--profile", type=int, metavar="N", help="profile ours over N processes instead")
     parser.add_argument("--bare-loop", metavar="PIDS", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -323,10 +310,8 @@ def main() -> int:
         started = time.monotonic()
         counts = [int(part) for part in args.instances.split(",")]
         results = [measure_fleet(count, args.rounds, args.seconds, binary, Path(folder)) for count in counts]
-    command = "python bench/exporter_cost.py " + " ".join(sys.argv[1:])
     body = table(results, args.rounds, args.seconds)
-    write_results(args.output, command.strip(), body)
-    print(f"\n{body}\n\nwritten to {args.output}\n")
+    print(f"\n{body}\n\nwritten to {save('exporter_cost', body)}\n")
     checks = []
     for result in results:
         over_loop = statistics.median(result.ratios(OURS, LOOP))

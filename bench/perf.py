@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -45,6 +45,7 @@ from bench.per_sample import (  # noqa: E402
     per_sample_table,
     timing_run,
 )
+from bench.results import save  # noqa: E402
 from monitor.sampling.finders import NameFinder  # noqa: E402
 
 PYTHON = sys.executable
@@ -53,7 +54,6 @@ SHORT_S, LONG_S = 2.0, 8.0
 ROUNDS = 5
 TARGET_RATIO = 1.2
 TIMING_RUNS = 3
-RESULTS = ROOT / "bench" / "results" / "perf.md"
 
 
 @dataclass
@@ -355,13 +355,11 @@ def machine() -> str:
     )
 
 
-def write_results(path: Path, command: str, setting: str, table: list[str], checks: list[Check]) -> None:
+def results_body(setting: str, table: list[str], checks: list[Check]) -> str:
     """The run's per-sample table and target lines, as Markdown."""
     width = max(len(check.name) for check in checks)
     lines = [
-        "# bench/perf.py: latest results",
-        "",
-        f"`{command}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {setting}.",
+        f"{setting}.",
         "",
         "CPU per sample at `-s 0.01`, one workload process: the bare psutil loop `bench/floor.py` and the "
         "monitor with its console on and piped watch it side by side in each round, and the CPU time of each "
@@ -373,10 +371,8 @@ def write_results(path: Path, command: str, setting: str, table: list[str], chec
         "```",
         *(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.measured}" for check in checks),
         "```",
-        "",
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -386,7 +382,6 @@ def main() -> int:
     parser.add_argument(
         "--per-sample-only", action="store_true", help="only the per-sample targets at -s 0.01 (a few minutes)"
     )
-    parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file for the results")
     parser.add_argument(
         "--before", type=Path, help="another checkout (a folder holding main.py) measured in the same rounds"
     )
@@ -411,8 +406,7 @@ def main() -> int:
                 check_long(checks, work)
     print("\n".join(table) + "\n")
     status = print_checks(checks, started)
-    write_results(args.results, " ".join(["python bench/perf.py", *sys.argv[1:]]), setting, table, checks)
-    print(f"results written to {args.results}")
+    print(f"results written to {save('perf', results_body(setting, table, checks))}")
     return status
 
 

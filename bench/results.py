@@ -59,15 +59,22 @@ def recorded(bench: str, markdown: bool = False) -> Iterator[None]:
     tee = _Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
         yield
+    printed = tee.copy.getvalue().rstrip()
+    save(bench, printed if markdown else f"```\n{printed}\n```")
+
+
+def save(bench: str, body: str) -> Path:
+    """Write a bench's latest result (Markdown) under the command that made it, the date and the machine,
+    to bench/results/<bench>.md, and into the docs' marks for it; the file's path."""
     command = " ".join(["python", f"bench/{bench}.py", *sys.argv[1:]])
     when = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    printed = tee.copy.getvalue().rstrip()
-    body = printed if markdown else f"```\n{printed}\n```"
-    result = f"`{command}` on {when}; {machine()}:\n\n{body}\n"
+    result = f"`{command}` on {when}; {machine()}:\n\n{body.rstrip()}\n"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{bench}.md").write_text(result, encoding="utf-8")
+    path = RESULTS / f"{bench}.md"
+    path.write_text(result, encoding="utf-8")
     for page in DOCS.glob("*.md"):
         quote(page, bench, result)
+    return path
 
 
 def quote(page: Path, bench: str, result: str) -> bool:
