@@ -66,7 +66,7 @@ def feed(sink: ExporterSink, collector: ExporterCollector, first: int, last: int
 
 def new_sink(interval_s: float) -> tuple[ExporterSink, ExporterCollector]:
     """A sink labelling every process `app`, with the one-hour window, and its collector."""
-    sink = ExporterSink(lambda pid, name: name, WINDOW, interval_s, labels=("app",))
+    sink = ExporterSink(lambda pid, name: name, WINDOW * interval_s, interval_s, labels=("app",))
     return sink, ExporterCollector(sink)
 
 

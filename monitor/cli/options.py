@@ -88,11 +88,6 @@ class ServeOptions:
     quiet: bool = False
     debug: bool = False
 
-    @property
-    def window_samples(self) -> int:
-        """How many of the most recent samples the exporter's verdicts look at."""
-        return max(math.ceil(self.window_s / self.interval_s), 8)
-
 
 @dataclass(frozen=True)
 class AnalyzeOptions:

@@ -45,7 +45,7 @@ def serve(options: ServeOptions, console: Console) -> ExitStatus:
 
     exporter = ExporterSink(
         label_of,
-        options.window_samples,
+        options.window_s,
         options.interval_s,
         labels=labels,
         per_pid=options.per_pid,

@@ -23,6 +23,8 @@ from monitor.metrics import COUNTER_NAMES, COUNTERS, CPU_SECONDS, LEAK_CHECKED, 
 from monitor.stream import EventKind, ProcessEvent, ProcessReading, Sample, Sink
 
 PREFIX = "procmon_"
+# The fewest samples a window holds: fewer give no verdict.
+MIN_WINDOW_SAMPLES = 8
 # Verdicts over a window are refreshed at most this many times per window length (every 15 s for
 # the default hour): an alert that waits minutes gains nothing from fresher ones, and a refresh of a
 # full window costs tens of milliseconds.
@@ -85,8 +87,8 @@ class _Tally:
 class ExporterSink(Sink):
     """Turns the sample stream into what /metrics serves.
 
-    `label_of(pid, name)` gives a process's `name` label; `window` is how many of the most recent
-    samples the leak verdicts look at; `headroom(label)` what is left before each metric's limit;
+    `label_of(pid, name)` gives a process's `name` label; `window_s` is how much of the recent run the
+    leak verdicts look at (at least 8 samples); `headroom(label)` what is left before each metric's limit;
     `min_rates` the smallest growth per hour called a leak, for the metrics given (else the default).
 
     A tick only adds the readings into each label's lists; the scrape (in the HTTP server's thread)
@@ -97,7 +99,7 @@ class ExporterSink(Sink):
     def __init__(
         self,
         label_of: Callable[[int, str], str],
-        window: int,
+        window_s: float,
         interval_s: float,
         labels: tuple[str, ...] = (),
         per_pid: bool = False,
@@ -105,7 +107,9 @@ class ExporterSink(Sink):
         min_rates: Mapping[str, float] | None = None,
     ) -> None:
         self._label_of = label_of
-        self._window = window
+        self._window_s = window_s
+        # The samples the window holds: a verdict needs 8 at least, whatever the interval.
+        self._window = max(math.ceil(window_s / interval_s), MIN_WINDOW_SAMPLES)
         self._interval_s = interval_s
         self.per_pid = per_pid
         self._headroom = headroom
@@ -212,7 +216,7 @@ class ExporterSink(Sink):
             if windowed is None:
                 # Every window analysed on one tick shares the analysis' part of the interval.
                 share = ANALYSIS_SHARE / (len(LEAK_CHECKED) * max(len(self._tallies), 1))
-                refresh_s = self._window * self._interval_s / REFRESHES_PER_WINDOW
+                refresh_s = self._window_s / REFRESHES_PER_WINDOW
                 windowed = WindowedTrend(
                     self._window,
                     self._interval_s,

@@ -164,7 +164,7 @@ def sample(index: int, *readings: ProcessReading, cpu_spent: tuple[tuple[int, fl
 class ExporterLeakFloorTest(unittest.TestCase):
     def _leak_gauge(self, min_rates: dict[str, float] | None) -> int:
         """procmon_leak for memory after a minute of a 7.65 MB process that gains eight pages, a page either way."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0, min_rates=min_rates)
+        sink = ExporterSink(lambda pid, name: "app", window_s=60.0, interval_s=1.0, min_rates=min_rates)
         for index in range(1, 60):
             memory = 7_651_328.0 + (index * 8 // 59 + (0, 1, -1, 1, 0, -1, 0, 1, -1, 0)[index % 10]) * 4096
             values = tuple(memory if column == MEMORY else 1.0 for column in METRICS)
@@ -187,7 +187,7 @@ class ExporterCountersTest(unittest.TestCase):
 
     def test_cpu_seconds_are_the_sessions_account_of_each_roots_tree(self) -> None:
         """Each root's CPU goes to its label, a root gone since its last reading included; nothing else adds CPU."""
-        sink = ExporterSink(lambda pid, name: name, window=60, interval_s=1.0)
+        sink = ExporterSink(lambda pid, name: name, window_s=60.0, interval_s=1.0)
         sink.add(sample(1, reading(1, 0.0, "web"), reading(2, 0.0, "db"), cpu_spent=((1, 0.5), (2, 0.25))))
         # Root 2 has exited: its last CPU (read from it as a zombie) still counts for 'db'.
         sink.add(sample(2, reading(1, 0.0, "web"), cpu_spent=((1, 1.5), (2, 0.125))))
@@ -197,7 +197,7 @@ class ExporterCountersTest(unittest.TestCase):
     def test_counters_never_go_back_when_instances_come_and_go(self) -> None:
         """A counter adds each process's own increments: an exit or a newcomer with a big counter never
         makes the total jump or fall."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink = ExporterSink(lambda pid, name: "app", window_s=60.0, interval_s=1.0)
         totals = []
         ticks = [
             [reading(1, 10.0), reading(2, 5.0)],
@@ -213,14 +213,14 @@ class ExporterCountersTest(unittest.TestCase):
 
     def test_reused_pid_starts_counting_again(self) -> None:
         """A counter that falls (the PID now names another process) adds nothing, then counts on from there."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink = ExporterSink(lambda pid, name: "app", window_s=60.0, interval_s=1.0)
         for index, seconds in enumerate([100.0, 101.0, 2.0, 3.0], start=1):
             sink.add(sample(index, reading(7, seconds)))
         self.assertEqual(self._read_total(sink), 2.0)
 
     def test_missed_ticks_and_the_text_format(self) -> None:
         """A gap in tick numbers counts as missed ticks; the scrape holds every family with its type."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink = ExporterSink(lambda pid, name: "app", window_s=60.0, interval_s=1.0)
         sink.add(sample(1, reading(1, 1.0)))
         sink.add(sample(4, reading(1, 2.0)))
         text = generate_latest(registry_for(sink)).decode()
@@ -232,7 +232,7 @@ class ExporterCountersTest(unittest.TestCase):
     def test_the_start_reading_is_served_and_counted_from(self) -> None:
         """Readings taken at start are served before any sample, counters at 0 and no sample or missed tick
         counted; the first sample's counters add only what grew since them."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=30.0, labels=("app", "idle"))
+        sink = ExporterSink(lambda pid, name: "app", window_s=1800.0, interval_s=30.0, labels=("app", "idle"))
         sink.start([reading(1, 100.0), reading(2, 50.0)])
         text = generate_latest(registry_for(sink)).decode().splitlines()
         for line in (
@@ -252,7 +252,7 @@ class ExporterCountersTest(unittest.TestCase):
 
     def test_a_name_whose_processes_all_exited_serves_zero_sums(self) -> None:
         """Once every process of a name is gone its summed gauges are 0, not missing, and its counters stay."""
-        sink = ExporterSink(lambda pid, name: "app", window=60, interval_s=1.0)
+        sink = ExporterSink(lambda pid, name: "app", window_s=60.0, interval_s=1.0)
         sink.add(sample(1, reading(1, 1.0), cpu_spent=((1, 1.0),)))
         sink.add(sample(2, reading(1, 3.0), cpu_spent=((1, 1.0),)))
         sink.add(sample(3))
@@ -345,7 +345,7 @@ class ServeOptionsTest(unittest.TestCase):
         assert isinstance(options, ServeOptions), options
         self.assertEqual(options.address, ("127.0.0.1", 9877))
         self.assertEqual(options.selection.process_names, ("a", "b"))
-        self.assertEqual(options.window_samples, 7200)
+        self.assertEqual((options.window_s, options.interval_s), (3600.0, 0.5))
         self.assertIsNone(options.reports_dir)
 
     def test_serve_options_are_checked(self) -> None:
