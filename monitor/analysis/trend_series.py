@@ -32,21 +32,28 @@ MAD_TO_SD = 1.4826
 
 
 def monotonic_times(t: np.ndarray) -> np.ndarray:
-    """Times from 0 that always move forward: a step back or a tie (clock set back, coarse stamps) is repaired.
+    """Seconds since the first sample, always moving forward, from times that may tie or step back.
 
-    Each non-positive step becomes the median positive step, then all steps are scaled so that the
-    run keeps the length its forward steps add up to; samples stay in the order they were taken.
+    A step back (a clock set back) becomes the median forward step (1 s when there is none). Samples
+    that share a time (stamps coarser than the interval) are spread evenly over the step to the next
+    time, the last ones over the median step. Every sample is kept, in the order it was taken.
     """
+    t = np.asarray(t, dtype=float)
+    if not len(t):
+        return np.empty(0)
     steps = np.diff(t)
     forward = steps > 0
-    if forward.all():
-        return t - t[0]
     typical = float(np.median(steps[forward])) if forward.any() else 1.0
-    repaired = np.where(forward, steps, typical)
-    span = float(steps[forward].sum())
-    if span > 0:
-        repaired *= span / float(repaired.sum())
-    return np.concatenate(([0.0], np.cumsum(repaired)))
+    times = np.concatenate(([0.0], np.cumsum(np.where(steps < 0, typical, steps))))
+    if forward.all() or not len(steps):
+        return times
+    # Ties: each group of samples with one time shares the step to the next time evenly.
+    firsts = np.flatnonzero(np.r_[True, np.diff(times) > 0])
+    sizes = np.diff(np.r_[firsts, len(times)])
+    gaps = np.diff(np.r_[times[firsts], times[firsts[-1]] + typical])
+    group = np.repeat(np.arange(len(firsts)), sizes)
+    offsets = np.arange(len(times)) - firsts[group]
+    return times[firsts][group] + offsets * (gaps / sizes)[group]
 
 
 def reduce_series(
