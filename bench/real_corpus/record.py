@@ -28,7 +28,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from bench.real_corpus.catalogue import HERE, MEMORY, WORKLOADS, Build, Workload
+from bench.real_corpus.catalogue import FRESH, HERE, MEMORY, WORKLOADS, Build, Workload
 from bench.real_corpus.checks import check_label
 from bench.real_corpus.pin import runtime_files
 
@@ -187,13 +187,15 @@ def record(
     return rows
 
 
-def write_manifest(out: Path, rows: list[dict[str, str]], replaced: set[str]) -> None:
+def write_manifest(
+    out: Path, rows: list[dict[str, str]], replaced: set[str], catalogue: list[Workload] = WORKLOADS
+) -> None:
     """The manifest: earlier rows of workloads not recorded now, then the new ones, in catalogue order.
 
     Rows of workloads the catalogue no longer has are left out, and their traces removed.
     """
     path = out / MANIFEST
-    order = {w.name: i for i, w in enumerate(WORKLOADS)}
+    order = {w.name: i for i, w in enumerate(catalogue)}
     if path.exists():
         with path.open(newline="") as handle:
             earlier = [row for row in csv.DictReader(handle) if row["workload"] not in replaced]
@@ -212,11 +214,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE / "traces", help="folder of the traces and the manifest")
     parser.add_argument("--only", help="record only the workloads whose name matches this regular expression")
+    parser.add_argument(
+        "--fresh", action="store_true", help="record the reseeded instances (split `fresh`) instead of the corpus"
+    )
     parser.add_argument("--jobs", type=int, choices=(1, 2), default=1, help="workloads recorded at once")
     parser.add_argument("--window", type=float, default=50.0, help="seconds of each recording")
     parser.add_argument("--interval", type=float, default=0.125, help="seconds between samples")
     args = parser.parse_args()
-    chosen = [w for w in WORKLOADS if not args.only or re.search(args.only, w.name)]
+    catalogue = FRESH if args.fresh else WORKLOADS
+    chosen = [w for w in catalogue if not args.only or re.search(args.only, w.name)]
     if not chosen:
         parser.error(f"no workload matches {args.only!r}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -240,7 +246,7 @@ def main() -> int:
                 pinner.stdin.close()
             pinner.wait()
     rows = [row for result in results for row in result]
-    write_manifest(args.out, rows, {w.name for w in chosen})
+    write_manifest(args.out, rows, {w.name for w in chosen}, catalogue)
     kept = sum(row["status"] == "kept" for row in rows)
     minutes = (time.monotonic() - started) / 60
     print(f"{len(chosen)} workloads, {kept} of {len(rows)} labelled traces kept, in {minutes:.1f} min")
