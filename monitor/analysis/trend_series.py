@@ -3,8 +3,10 @@ part of the run that is judged, and the floor (what survives each collection or 
 
 The floor is read from the drops: a process that collects garbage, or finishes a wave of work, falls
 sharply to what it keeps, then climbs again. The lowest point after each deep drop, up to the next, is
-what survived that drop. Where there are too few drops (steady noise, a staircase, slow churn), the
-floor is the lowest point of each of a few equal stretches (window minima).
+what survived that drop. Where the cycles climb, every reading less what it climbed since its drop
+(at the cycles' typical rate) is a reading of the floor too, many per cycle rather than one. Where
+there are too few drops (steady noise, a staircase, slow churn), the floor is the lowest point of each
+of a few equal stretches (window minima).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ MIN_FLOOR_POINTS = 4
 FLOOR_STRETCHES = 8
 MIN_STRETCH_POINTS = 3
 MAD_TO_SD = 1.4826
+# A cycle's climb is the Theil-Sen slope of at most this many of its readings (its cost stays bounded).
+CLIMB_POINTS = 200
 
 
 def monotonic_times(t: np.ndarray) -> np.ndarray:
@@ -113,3 +117,28 @@ def floor_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[np.ndarray
     parts = np.array_split(judged, stretches)
     lowest = [int(part[np.argmin(y[part])]) for part in parts]
     return t[lowest], y[lowest], "stretches"
+
+
+def climb_corrected_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, values, cycles) from `start` on: every reading after a deep drop, less what it climbed since
+    that drop at the cycles' typical rate (the median of their Theil-Sen slopes), and the cycle each is
+    in; empty unless there are MIN_FLOOR_POINTS drops reaching `start` and the cycles climb."""
+    firsts = drops(y) + 1
+    bounds = np.r_[firsts, len(y)]
+    if np.sum(t[bounds[1:] - 1] >= start) < MIN_FLOOR_POINTS:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+    rates = [_climb(t[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= MIN_STRETCH_POINTS]
+    climb = float(np.median(rates)) if rates else 0.0
+    if not climb > 0:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+    cycle = np.searchsorted(firsts, np.arange(len(y)), side="right") - 1
+    chosen = (cycle >= 0) & (t >= start)
+    since_drop = t[chosen] - t[firsts[cycle[chosen]]]
+    return t[chosen], y[chosen] - climb * since_drop, cycle[chosen]
+
+
+def _climb(t: np.ndarray, y: np.ndarray) -> float:
+    """The Theil-Sen slope of one cycle, from at most CLIMB_POINTS of its readings spread over it."""
+    pick = np.unique(np.linspace(0, len(y) - 1, min(len(y), CLIMB_POINTS)).astype(np.int64))
+    i, j = np.triu_indices(len(pick), 1)
+    return float(np.median((y[pick[j]] - y[pick[i]]) / (t[pick[j]] - t[pick[i]])))
