@@ -9,8 +9,9 @@ checks.py checks it on the recorded trace.
 
 from __future__ import annotations
 
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -47,6 +48,8 @@ class Workload:
     kind: str
     labels: tuple[Label, ...]
     command: Callable[[Build, float], list[str]]
+    # A reseeded copy recorded apart, after the detector was set: an unseen holdout.
+    fresh: bool = False
 
     @property
     def name(self) -> str:
@@ -55,7 +58,9 @@ class Workload:
 
     @property
     def split(self) -> str:
-        """Alternating instances: even ones to tune on, odd ones held out."""
+        """Alternating instances: even ones to tune on, odd ones held out; reseeded copies their own split."""
+        if self.fresh:
+            return "fresh"
         return "tune" if self.instance % 2 == 0 else "holdout"
 
 
@@ -300,3 +305,44 @@ WORKLOADS: list[Workload] = [
         java(f"{FDS} --retain 25 --ramp-end 0.25 --churn 4 {RANDOM} --cycle 0.3", 2),
     ),
 ]
+
+
+# Fresh instances: one per family (its instances taken in turn), seeds shifted by this much, numbered
+# from FRESH_FIRST + the instance they copy. stress-ng's vm workers draw their own randomness.
+FRESH_SEED_SHIFT = 100
+FRESH_FIRST = 10
+
+
+def _reseeded(command: Command, shift: int) -> Command:
+    """The same command with every `--seed N` (an argument, or inside a shell line) raised by `shift`."""
+
+    def run(build: Build, w: float) -> list[str]:
+        words = command(build, w)
+        out = []
+        for i, word in enumerate(words):
+            if i and words[i - 1] == "--seed":
+                word = str(int(word) + shift)
+            out.append(re.sub(r"--seed (\d+)", lambda m: f"--seed {int(m.group(1)) + shift}", word))
+        return out
+
+    return run
+
+
+def fresh_workloads() -> list[Workload]:
+    """One reseeded instance of every family, the family's instances taken in turn."""
+    families: dict[str, list[Workload]] = {}
+    for workload in WORKLOADS:
+        families.setdefault(workload.family, []).append(workload)
+    chosen = [members[i % len(members)] for i, members in enumerate(families.values())]
+    return [
+        replace(
+            w,
+            instance=FRESH_FIRST + w.instance,
+            command=_reseeded(w.command, FRESH_SEED_SHIFT),
+            fresh=True,
+        )
+        for w in chosen
+    ]
+
+
+FRESH: list[Workload] = fresh_workloads()

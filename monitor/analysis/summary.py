@@ -11,7 +11,13 @@ import pandas as pd
 
 from monitor.analysis.running import HeuristicResult, readme_heuristic
 from monitor.analysis.trend import Trend, Verdict, detect_trend
+
+# One repair of time for reading a report and for judging it (trend_series.monotonic_times): a step
+# back becomes the median step, tied samples are spread over the step after them.
+from monitor.analysis.trend_series import monotonic_times as elapsed_from_wall_clock
 from monitor.metrics import ELAPSED, LEAK_CHECKED, METRICS
+
+__all__ = ["MetricLeak", "RunAnalysis", "analyze", "elapsed_from_wall_clock", "finite_or_none"]
 
 
 @dataclass(frozen=True)
@@ -73,21 +79,6 @@ def analyze(
             ),
         )
     return RunAnalysis(samples, averages, leaks, peaks)
-
-
-def elapsed_from_wall_clock(seconds: np.ndarray) -> np.ndarray:
-    """Seconds since the first sample from wall-clock times that may step back (NTP, a manual change).
-
-    A backward step is replaced by the median forward step, so the samples keep their order and no
-    sample is dropped; ties (timestamps finer than the clock's resolution) stay ties.
-    """
-    if len(seconds) == 0:
-        return np.empty(0)
-    steps = np.diff(np.asarray(seconds, dtype=float))
-    forward = steps[steps > 0]
-    typical = float(np.median(forward)) if len(forward) else 0.0
-    repaired = np.where(steps < 0, typical, steps)
-    return np.concatenate(([0.0], np.cumsum(repaired)))
 
 
 def finite_or_none(value: float) -> float | None:

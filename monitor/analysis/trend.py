@@ -4,8 +4,10 @@
    warm-up), on times repaired to run forward, at most MAX_POINTS bins (trend_series).
 2. Two kinds of evidence, each a Theil-Sen rate with a 90% interval that allows for dependent noise
    (trend_statistics): the level (every reading) and the floor (what survives each collection or wave
-   of churn: the lowest reading after each deep drop, or of each of a few stretches). A rising floor
-   under big waves is a leak even when the level is flat; a big sawtooth on a flat floor is not.
+   of churn: the lowest reading after each deep drop, or every reading less its climb since the last
+   drop where the cycles climb, whichever is the more precise; else the lowest of each of a few
+   stretches). A rising floor under big waves is a leak even when the level is flat; a big sawtooth
+   on a flat floor is not.
 3. The smallest leak that matters (the practical floor): by default the run must grow by
    MIN_SHARE of the process's median size, and by MIN_QUANTA pages or handles, over its length; or a
    rate given with --min-leak-rate.
@@ -27,7 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from monitor.analysis.trend_series import floor_points, judged_from, monotonic_times, reduce_series
+from monitor.analysis.trend_series import (
+    climb_corrected_points,
+    floor_points,
+    judged_from,
+    monotonic_times,
+    reduce_series,
+)
 from monitor.analysis.trend_statistics import CONFIDENCE_LEVEL, Slope, load_statistics, robust_slope
 
 __all__ = ["Evidence", "Growth", "Trend", "Verdict", "detect_trend", "load_statistics"]
@@ -82,7 +90,7 @@ class Growth:
     # The points it rests on, and how many independent ones they are worth.
     points: int
     effective_points: float | None
-    # For the floor, how its points were found: "drops" or "stretches".
+    # For the floor, how its points were found: "drops", "climbs" or "stretches".
     source: str = ""
 
 
@@ -163,8 +171,7 @@ def detect_trend(
     start = judged_from(t)
     judged = t >= start
     evidence = [_evidence(Evidence.LEVEL, t[judged], levels[judged], "")]
-    floor_t, floor_y, source = floor_points(t, lows, start)
-    evidence.append(_evidence(Evidence.FLOOR, floor_t, floor_y, source))
+    evidence.append(_floor_evidence(t, lows, start))
     found = [item for item in evidence if item is not None]
     if not found:
         return _inconclusive(n, "too few samples in the last two thirds of the run")
@@ -212,9 +219,24 @@ def _inconclusive(n: int, reason: str) -> Trend:
     return Trend(Verdict.INCONCLUSIVE, None, None, None, "low", None, n, reason=reason)
 
 
-def _evidence(kind: Evidence, t: np.ndarray, y: np.ndarray, source: str) -> _Judged | None:
-    slope = robust_slope(t, y)
+def _evidence(
+    kind: Evidence, t: np.ndarray, y: np.ndarray, source: str, clusters: np.ndarray | None = None
+) -> _Judged | None:
+    slope = robust_slope(t, y, clusters)
     return None if slope is None else _Judged(kind, slope, len(y), source)
+
+
+def _floor_evidence(t: np.ndarray, lows: np.ndarray, start: float) -> _Judged | None:
+    """The floor's growth from its lowest points, or from the climb-corrected readings where the cycles climb:
+    whichever pins the growth down to the narrower interval (both estimate the same rate)."""
+    climbs_t, climbs_y, cycles = climb_corrected_points(t, lows, start)
+    candidates = [
+        _evidence(Evidence.FLOOR, *floor_points(t, lows, start)),
+        # What a cycle keeps may be drawn afresh each cycle: its readings share it (a design effect).
+        _evidence(Evidence.FLOOR, climbs_t, climbs_y, "climbs", clusters=cycles),
+    ]
+    found = [item for item in candidates if item is not None]
+    return min(found, key=lambda item: item.slope.high - item.slope.low) if found else None
 
 
 def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | None]:
@@ -232,7 +254,7 @@ def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | 
     # what a collecting process keeps), else the stronger.
     if floor is not None and _matters(floor, min_slope):
         stronger = level is not None and _matters(level, min_slope) and level.slope.p_up < floor.slope.p_up
-        if stronger and floor.source != "drops" and level is not None:
+        if stronger and floor.source == "stretches" and level is not None:
             return Verdict.LEAK, level
         return Verdict.LEAK, floor
     if floor is not None and _bounds(floor, min_slope):
@@ -328,7 +350,7 @@ def _reason(
     """Why, in words; numbers are left to the caller, and no brackets."""
     if verdict is Verdict.LEAK and decided is not None:
         if decided.evidence is Evidence.FLOOR:
-            if decided.source == "drops":
+            if decided.source in ("drops", "climbs"):
                 return "what survives each drop keeps growing to the end of the run"
             return "its lowest readings keep rising to the end of the run"
         return "keeps growing to the end of the run"

@@ -3,8 +3,10 @@ part of the run that is judged, and the floor (what survives each collection or 
 
 The floor is read from the drops: a process that collects garbage, or finishes a wave of work, falls
 sharply to what it keeps, then climbs again. The lowest point after each deep drop, up to the next, is
-what survived that drop. Where there are too few drops (steady noise, a staircase, slow churn), the
-floor is the lowest point of each of a few equal stretches (window minima).
+what survived that drop. Where the cycles climb, every reading less what it climbed since its drop
+(at the cycles' typical rate) is a reading of the floor too, many per cycle rather than one. Where
+there are too few drops (steady noise, a staircase, slow churn), the floor is the lowest point of each
+of a few equal stretches (window minima).
 """
 
 from __future__ import annotations
@@ -29,24 +31,33 @@ MIN_FLOOR_POINTS = 4
 FLOOR_STRETCHES = 8
 MIN_STRETCH_POINTS = 3
 MAD_TO_SD = 1.4826
+# A cycle's climb is the Theil-Sen slope of at most this many of its readings (its cost stays bounded).
+CLIMB_POINTS = 200
 
 
 def monotonic_times(t: np.ndarray) -> np.ndarray:
-    """Times from 0 that always move forward: a step back or a tie (clock set back, coarse stamps) is repaired.
+    """Seconds since the first sample, always moving forward, from times that may tie or step back.
 
-    Each non-positive step becomes the median positive step, then all steps are scaled so that the
-    run keeps the length its forward steps add up to; samples stay in the order they were taken.
+    A step back (a clock set back) becomes the median forward step (1 s when there is none). Samples
+    that share a time (stamps coarser than the interval) are spread evenly over the step to the next
+    time, the last ones over the median step. Every sample is kept, in the order it was taken.
     """
+    t = np.asarray(t, dtype=float)
+    if not len(t):
+        return np.empty(0)
     steps = np.diff(t)
     forward = steps > 0
-    if forward.all():
-        return t - t[0]
     typical = float(np.median(steps[forward])) if forward.any() else 1.0
-    repaired = np.where(forward, steps, typical)
-    span = float(steps[forward].sum())
-    if span > 0:
-        repaired *= span / float(repaired.sum())
-    return np.concatenate(([0.0], np.cumsum(repaired)))
+    times = np.concatenate(([0.0], np.cumsum(np.where(steps < 0, typical, steps))))
+    if forward.all() or not len(steps):
+        return times
+    # Ties: each group of samples with one time shares the step to the next time evenly.
+    firsts = np.flatnonzero(np.r_[True, np.diff(times) > 0])
+    sizes = np.diff(np.r_[firsts, len(times)])
+    gaps = np.diff(np.r_[times[firsts], times[firsts[-1]] + typical])
+    group = np.repeat(np.arange(len(firsts)), sizes)
+    offsets = np.arange(len(times)) - firsts[group]
+    return times[firsts][group] + offsets * (gaps / sizes)[group]
 
 
 def reduce_series(
@@ -106,3 +117,28 @@ def floor_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[np.ndarray
     parts = np.array_split(judged, stretches)
     lowest = [int(part[np.argmin(y[part])]) for part in parts]
     return t[lowest], y[lowest], "stretches"
+
+
+def climb_corrected_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, values, cycles) from `start` on: every reading after a deep drop, less what it climbed since
+    that drop at the cycles' typical rate (the median of their Theil-Sen slopes), and the cycle each is
+    in; empty unless there are MIN_FLOOR_POINTS drops reaching `start` and the cycles climb."""
+    firsts = drops(y) + 1
+    bounds = np.r_[firsts, len(y)]
+    if np.sum(t[bounds[1:] - 1] >= start) < MIN_FLOOR_POINTS:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+    rates = [_climb(t[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= MIN_STRETCH_POINTS]
+    climb = float(np.median(rates)) if rates else 0.0
+    if not climb > 0:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+    cycle = np.searchsorted(firsts, np.arange(len(y)), side="right") - 1
+    chosen = (cycle >= 0) & (t >= start)
+    since_drop = t[chosen] - t[firsts[cycle[chosen]]]
+    return t[chosen], y[chosen] - climb * since_drop, cycle[chosen]
+
+
+def _climb(t: np.ndarray, y: np.ndarray) -> float:
+    """The Theil-Sen slope of one cycle, from at most CLIMB_POINTS of its readings spread over it."""
+    pick = np.unique(np.linspace(0, len(y) - 1, min(len(y), CLIMB_POINTS)).astype(np.int64))
+    i, j = np.triu_indices(len(pick), 1)
+    return float(np.median((y[pick[j]] - y[pick[i]]) / (t[pick[j]] - t[pick[i]])))

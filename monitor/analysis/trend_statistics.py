@@ -5,7 +5,9 @@ p-value comes from Mann-Kendall's S, and its interval from Sen's ranks among the
 use the variance of S with ties taken into account, widened by the integrated autocorrelation time
 of the residuals' ranks (Geyer's initial positive sequence): n points that move together count as
 n / IACT independent ones. That holds for any short-range dependence (request churn, a slow wander,
-the climbs of a sawtooth), not only AR(1).
+the climbs of a sawtooth), not only AR(1). Points that come in clusters sharing a draw (the readings
+of one collection cycle) are widened by the clusters' design effect too, where it is larger, and the
+continuity correction is taken at the resolution of the independent points.
 
 scipy.stats is loaded on first use (it takes half a second or more to import).
 """
@@ -53,23 +55,30 @@ class Slope:
     effective_points: float
 
 
-def robust_slope(t: np.ndarray, y: np.ndarray) -> Slope | None:
-    """Theil-Sen slope of y over t, its interval and the p-value that it is above 0; None with too few points."""
+def robust_slope(t: np.ndarray, y: np.ndarray, clusters: np.ndarray | None = None) -> Slope | None:
+    """Theil-Sen slope of y over t, its interval and the p-value that it is above 0; None with too few points.
+
+    With `clusters` (a label per point: the points of one cycle), the variance is widened by the larger of
+    the IACT and the clusters' design effect.
+    """
     n = len(y)
     if n < MIN_POINTS or not t[-1] > t[0]:
         return None
     slopes = np.sort(_pair_slopes(t, y))
     slope = float(np.median(slopes))
     intercept = float(np.median(y - slope * t))
-    iact = integrated_autocorrelation(_average_ranks(y - intercept - slope * t))
+    residual_ranks = _average_ranks(y - intercept - slope * t)
+    iact = integrated_autocorrelation(residual_ranks)
+    if clusters is not None:
+        iact = max(iact, design_effect(residual_ranks, clusters))
     s, variance = kendall_s(t, y)
     variance *= iact
     if variance <= 0:
         # Every value is equal: no slope at all, known exactly.
         return Slope(slope, intercept, slope, slope, 0.5, n / iact)
     stats = scipy_stats()
-    # The continuity correction: S moves in steps of 2.
-    p_up = float(stats.norm.sf((s - math.copysign(1.0, s)) / math.sqrt(variance))) if s else 0.5
+    # The continuity correction: S moves in steps of 2 among independent points, of 2 * IACT**2 here.
+    p_up = float(stats.norm.sf((s - math.copysign(min(iact**2, abs(s)), s)) / math.sqrt(variance))) if s else 0.5
     # Sen's interval: ranks (N -+ C) / 2 among the N pairs, as shares of the pairs actually taken.
     half_width = float(stats.norm.ppf(0.5 + CONFIDENCE_LEVEL / 2)) * math.sqrt(variance)
     share = half_width / (n * (n - 1) / 2)
@@ -113,6 +122,28 @@ def integrated_autocorrelation(x: np.ndarray) -> float:
     stop = int(np.argmax(pairs <= 0)) if np.any(pairs <= 0) else len(pairs)
     kept = np.minimum.accumulate(pairs[:stop])
     return float(np.clip(-1.0 + 2.0 * float(np.sum(kept)), 1.0, n))
+
+
+def design_effect(x: np.ndarray, clusters: np.ndarray) -> float:
+    """Kish's design effect 1 + (m - 1) ICC of x in clusters of mean size m (1 to len(x)).
+
+    The intra-cluster correlation is the one-way ANOVA estimate (clipped to 0..1): when what the
+    clusters share dominates (a cycle's floor drawn afresh), n points count as about one per cluster;
+    when it is small beside the noise within them, as about n.
+    """
+    n = len(x)
+    labels, index, sizes = np.unique(clusters, return_inverse=True, return_counts=True)
+    k = len(labels)
+    if k < 2 or n <= k:
+        return float(max(n, 1)) if k < 2 else 1.0
+    means = np.bincount(index, weights=x) / sizes
+    within = float(np.sum((x - means[index]) ** 2)) / (n - k)
+    # x are residuals from a fitted line, which took one of the cluster means' k - 1 degrees of freedom.
+    between = float(np.sum(sizes * (means - float(np.mean(x))) ** 2)) / max(k - 2, 1)
+    size = (n - float(np.sum(sizes**2)) / n) / (k - 1)
+    spread = between + (size - 1) * within
+    icc = float(np.clip((between - within) / spread, 0.0, 1.0)) if spread > 0 else 0.0
+    return float(np.clip(1 + (float(np.mean(sizes)) - 1) * icc, 1.0, n))
 
 
 def _average_ranks(x: np.ndarray) -> np.ndarray:

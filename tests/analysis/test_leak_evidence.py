@@ -11,6 +11,7 @@ import numpy as np
 
 from monitor.analysis.trend import Evidence, Verdict, detect_trend
 from monitor.analysis.trend_series import floor_points
+from monitor.analysis.trend_statistics import design_effect
 
 PAGE = 4096
 MIB = 1024 * 1024
@@ -78,6 +79,49 @@ class FloorTest(unittest.TestCase):
         self.assertEqual(how, "drops")
         self.assertEqual(list(t), [11.0, 23.0, 35.0, 47.0])
         self.assertEqual(list(values), [3.0, 4.2, 5.4, 6.6])
+
+
+def sawtooth_over_fresh_floors(seed: int) -> np.ndarray:
+    """A 60 MiB sawtooth of 50-sample cycles whose floor is drawn afresh (0 to 12 MiB over 40) for each cycle."""
+    k = np.arange(400)
+    rng = np.random.default_rng(seed)
+    floors = 40 * MIB + rng.uniform(0, 12 * MIB, 9)
+    y = floors[k // 50] + 60 * MIB * (k % 50) / 50 + rng.normal(0, 0.3 * MIB, 400)
+    return np.round(y / PAGE) * PAGE
+
+
+class ClimbsTest(unittest.TestCase):
+    def test_a_few_cycles_with_an_odd_low_reading_are_read_by_their_climbs(self) -> None:
+        """Five cycles over a floor rising 16 MiB, one reading 8 MiB low after a drop: a leak, by the climbs."""
+        k = np.arange(120)
+        rng = np.random.default_rng(3)
+        y = 40 * MIB + 16 * MIB * k / 120 + 60 * MIB * (k % 24) / 24 + rng.normal(0, 0.5 * MIB, 120)
+        y[72] -= 8 * MIB  # the lowest reading after the third drop: the drops' minima no longer rise in order
+        trend = detect_trend(times(120, 0.42), np.round(y / PAGE) * PAGE, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK)
+        assert trend.floor is not None
+        self.assertEqual(trend.floor.source, "climbs")
+        self.assertGreater(trend.floor.points, 40)
+
+    def test_floors_drawn_afresh_each_cycle_count_about_once_per_cycle(self) -> None:
+        """A sawtooth over floors drawn at random per cycle: its climb-corrected readings are worth about one
+        per cycle, not one per reading, so a chance drift of the floors is no leak."""
+        trend = detect_trend(times(400, 0.125), sawtooth_over_fresh_floors(10), PAGE)
+        self.assertIsNot(trend.verdict, Verdict.LEAK)
+        assert trend.floor is not None and trend.floor.effective_points is not None
+        self.assertLess(trend.floor.effective_points, 8)
+
+    def test_a_chance_drift_of_few_cycles_is_judged_at_their_own_resolution(self) -> None:
+        """Worth about six points, the floors' rank statistic is corrected for moving in whole cycles: no leak."""
+        trend = detect_trend(times(400, 0.125), sawtooth_over_fresh_floors(19), PAGE)
+        self.assertIsNot(trend.verdict, Verdict.LEAK)
+
+    def test_design_effect_runs_from_one_to_the_cluster_size(self) -> None:
+        """Values shared within clusters count once per cluster; clusters with equal means cost nothing."""
+        clusters = np.repeat(np.arange(5), 10)
+        self.assertAlmostEqual(design_effect(clusters.astype(float), clusters), 10.0)
+        alternating = np.tile([0.0, 1.0], 25)
+        self.assertAlmostEqual(design_effect(alternating, clusters), 1.0)
 
 
 class DescriptorTest(unittest.TestCase):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -12,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.leak_eval_real import Case, score
-from bench.real_corpus.catalogue import WORKLOADS
+from bench.real_corpus.catalogue import FRESH, FRESH_SEED_SHIFT, WORKLOADS, Build
 from bench.real_corpus.checks import check_label
-from bench.real_corpus.record import COLUMNS, compact, every_kth
+from bench.real_corpus.record import COLUMNS, compact, every_kth, traces_of
 from monitor.metrics import REPORT_COLUMNS
 from tests.helpers import MonitorTestCase
 
@@ -158,7 +160,65 @@ class TraceFilesTest(MonitorTestCase):
             self.assertLess(steps.max() - steps.min(), 0.126)
 
 
+class SeparateRunsTest(unittest.TestCase):
+    def setUp(self) -> None:
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        self.out = Path(folder.name)
+        self.workload = next(w for w in WORKLOADS if w.family == "tiny-drift")
+
+    def frames(self, long_values: np.ndarray) -> dict[int, pd.DataFrame]:
+        """A 400-sample run with these memory values and a steady 30-sample run beside it."""
+        steady = np.full(30, 7 * MIB)
+
+        def frame(values: np.ndarray) -> pd.DataFrame:
+            n = len(values)
+            return pd.DataFrame(
+                {
+                    "timestamp": ["2026-01-01T10:00:00"] * n,
+                    "cpu_percent": 0.0,
+                    "private_memory": values.astype("int64"),
+                    "handles_fds": 5,
+                    "process_count": 1,
+                    "elapsed_s": np.arange(n) * 50 / n,
+                    "swapped_memory": 0,
+                }
+            )
+
+        return {400: frame(long_values), 30: frame(steady)}
+
+    def test_a_run_of_its_own_is_checked_on_its_own(self) -> None:
+        """A steady 30-sample run is kept beside a 400-sample run that fails the same label, when recorded apart."""
+        rising = 7 * MIB + np.arange(400) * 16 * 1024
+        rows = traces_of(self.workload, self.frames(rising), self.out, one_run=False)
+        status = {(r["samples"], r["metric"]): r["status"] for r in rows}
+        self.assertEqual(status[("400", "memory")], "dropped")
+        self.assertEqual(status[("30", "memory")], "kept")
+        self.assertTrue((self.out / f"{self.workload.name}_30.csv").is_file())
+
+    def test_a_trace_taken_from_one_run_needs_the_whole_run_to_pass(self) -> None:
+        """Taken from one run, the same 30-sample trace is dropped with the whole run that fails."""
+        rising = 7 * MIB + np.arange(400) * 16 * 1024
+        rows = traces_of(self.workload, self.frames(rising), self.out, one_run=True)
+        status = {(r["samples"], r["metric"]): r["status"] for r in rows}
+        self.assertEqual(status[("30", "memory")], "dropped")
+
+
 class CatalogueTest(unittest.TestCase):
+    def test_fresh_instances_are_reseeded_copies_in_their_own_split(self) -> None:
+        """One fresh instance per family, split `fresh`, every --seed raised, in arguments and shell lines alike."""
+        self.assertEqual(sorted(w.family for w in FRESH), sorted({w.family for w in WORKLOADS}))
+        build = Build(Path("/b/workload"), Path("/b/classes"), Path("/b/scratch"))
+        originals = {(w.family, w.instance): w for w in WORKLOADS}
+        for fresh in FRESH:
+            self.assertEqual(fresh.split, "fresh")
+            original = originals[(fresh.family, fresh.instance - 10)]
+            words, before = fresh.command(build, 50), original.command(build, 50)
+            seeds = [int(m) for m in re.findall(r"--seed[ =]?(\d+)", " ".join(words))]
+            old = [int(m) for m in re.findall(r"--seed[ =]?(\d+)", " ".join(before))]
+            self.assertEqual(seeds, [seed + FRESH_SEED_SHIFT for seed in old], fresh.name)
+            self.assertEqual(len(words), len(before))
+
     def test_every_family_is_in_both_splits(self) -> None:
         """Tuning and reporting halves both hold an instance of every family."""
         splits: dict[str, set[str]] = {}

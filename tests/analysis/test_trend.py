@@ -11,7 +11,9 @@ import numpy as np
 from bench.leak_corpus import generate
 from bench.leak_eval import detector_says_leak, scores
 from monitor.analysis import trend_statistics
+from monitor.analysis.summary import elapsed_from_wall_clock
 from monitor.analysis.trend import INCONCLUSIVE, LEAK, NO_LEAK, Trend, Verdict, detect_trend
+from monitor.analysis.trend_series import monotonic_times
 
 PAGE = 4096
 MIB = 1024 * 1024
@@ -169,6 +171,14 @@ class RobustnessTest(unittest.TestCase):
         trend = quiet_trend(np.repeat(np.arange(20.0), 2), np.full(40, 5e6), PAGE)
         self.assertIs(trend.verdict, Verdict.NO_LEAK)
         self.assertTrue(finite_or_none(trend))
+
+    def test_tied_times_are_spread_over_the_step_after_them(self) -> None:
+        """Four samples stamped per whole second are spread a quarter second apart; a step back is one step."""
+        seconds = np.array([10.0, 10, 10, 10, 11, 11, 11, 11, 12, 12, 9, 9])
+        expected = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5]
+        np.testing.assert_allclose(monotonic_times(seconds), expected)
+        # Reading a report repairs its times the same way.
+        np.testing.assert_allclose(elapsed_from_wall_clock(seconds), expected)
 
     def test_all_timestamps_equal_gives_finite_numbers(self) -> None:
         """A leak whose samples all carry the same timestamp still gets a verdict and finite numbers."""

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from monitor.analysis.trend import Trend, Verdict, detect_trend
-from monitor.analysis.trend_statistics import _average_ranks
+from monitor.analysis.trend_statistics import _average_ranks, design_effect
 
 PAGE = 4096
 
@@ -166,6 +166,19 @@ class TrendPropertiesTest(unittest.TestCase):
         """Ranks with ties averaged equal scipy's rankdata exactly, ties and empty input included."""
         x = np.array(values, dtype=float)
         np.testing.assert_array_equal(_average_ranks(x), scipy_stats.rankdata(x))
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 6), st.floats(-1e6, 1e6)), min_size=1, max_size=80))
+    def test_design_effect_is_finite_between_one_and_the_count(self, pairs: list[tuple[int, float]]) -> None:
+        """Any values in any clusters give a design effect from 1 to the number of values, never NaN."""
+        clusters = np.array([c for c, _ in pairs])
+        x = np.array([v for _, v in pairs])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            effect = design_effect(x, clusters)
+        self.assertTrue(math.isfinite(effect))
+        self.assertGreaterEqual(effect, 1.0)
+        self.assertLessEqual(effect, len(x))
 
 
 if __name__ == "__main__":
