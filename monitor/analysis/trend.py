@@ -381,11 +381,9 @@ def _per_hour(slope: float, quantum: float) -> float | None:
 
 
 def _hours_to_limit(verdict: Verdict, rate_per_hour: float | None, headroom: float | None) -> float | None:
-    if verdict is not Verdict.LEAK or rate_per_hour is None or rate_per_hour <= 0:
+    if verdict is not Verdict.LEAK or headroom is None or not math.isfinite(headroom):
         return None
-    if headroom is None or not math.isfinite(headroom):
-        return None
-    return _finite(max(headroom, 0.0) / rate_per_hour)
+    return _finite(max(headroom, 0.0) / rate_per_hour) if rate_per_hour and rate_per_hour > 0 else None
 
 
 def _confidence(verdict: Verdict, p_up: float, samples: int) -> str:
