@@ -56,7 +56,7 @@ INTERVAL_S = 1.0
 LOOP_RATIO = 1.1  # ours over the bare loop
 THEIRS_RATIO = 0.5  # ours over process-exporter
 SETTLE_SAMPLES = 3  # ours: samples taken before the measured stretch starts
-OURS, LOOP, THEIRS = "ours", "bare loop", "process-exporter"
+OURS, LOOP, THEIRS, BEFORE = "ours", "bare loop", "process-exporter", "before"
 
 
 def read_served(proc: psutil.Process) -> None:
@@ -155,11 +155,11 @@ def measure(pid: int, seconds: float, url: str | None) -> float:
     return (cpu_s(pid) - before) / (time.monotonic() - started)
 
 
-def run_ours(name: str, count: int, seconds: float, work: Path) -> float:
-    """The exporter watching the fleet, scraped once a second."""
+def run_ours(name: str, count: int, seconds: float, work: Path, tree: Path = ROOT) -> float:
+    """The exporter (of this checkout, or of `tree`) watching the fleet, scraped once a second."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/metrics"
-    command = [PYTHON, str(ROOT / "main.py"), "--serve", f"127.0.0.1:{port}", "-p", name, "-s", "1"]
+    command = [PYTHON, str(tree / "main.py"), "--serve", f"127.0.0.1:{port}", "-p", name, "-s", "1"]
     command += ["-l", str(work / "logs")]
     with running(command, work / "ours.err", stdout=subprocess.DEVNULL) as proc:
         wait_until(proc, lambda: metric_value(scrape(url), f'procmon_processes{{name="{name}"}}') == count, "serving")
@@ -203,19 +203,23 @@ class FleetResult:
         return [r[top] / r[bottom] if r[bottom] > 0 else float("inf") for r in self.rounds]
 
 
-def measure_fleet(count: int, rounds: int, seconds: float, binary: str, work: Path) -> FleetResult:
-    """Interleaved rounds of the three contenders over one fleet of `count` processes."""
+def measure_fleet(
+    count: int, rounds: int, seconds: float, binary: str, work: Path, before: Path | None = None
+) -> FleetResult:
+    """Interleaved rounds of the contenders (with `before`, another checkout's exporter too) over one fleet."""
     name = f"fx-{uuid.uuid4().hex[:8]}"
     runs: dict[str, Callable[[list[int]], float]] = {
         OURS: lambda pids: run_ours(name, count, seconds, work),
         LOOP: lambda pids: run_loop(pids, seconds, work),
         THEIRS: lambda pids: run_theirs(binary, name, count, seconds, work),
     }
+    if before is not None:
+        runs[BEFORE] = lambda pids: run_ours(name, count, seconds, work, before)
     order = list(runs)
     result = FleetResult(count, [])
     with fleet(name, count) as pids:
         for index in range(rounds):
-            turn = order[index % 3 :] + order[: index % 3]
+            turn = order[index % len(order) :] + order[: index % len(order)]
             costs = {who: runs[who](pids) for who in turn}
             result.rounds.append(costs)
             shown = ", ".join(f"{who} {costs[who] * 1000:.1f} ms/s" for who in order)
@@ -230,6 +234,9 @@ def table(results: list[FleetResult], rounds: int, seconds: float) -> str:
         f"| loop / {THEIRS} | ours / loop by round |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    if any(BEFORE in result.rounds[0] for result in results):
+        lines[0] += " before ms/s | before / loop |"
+        lines[1] += " ---: | ---: |"
     for result in results:
         over_loop = result.ratios(OURS, LOOP)
         over_theirs = result.ratios(OURS, THEIRS)
@@ -240,6 +247,9 @@ def table(results: list[FleetResult], rounds: int, seconds: float) -> str:
             f"| {result.median(THEIRS) * 1000:.1f} | {statistics.median(over_loop):.2f} "
             f"| {statistics.median(over_theirs):.2f} | {statistics.median(loop_theirs):.2f} | {by_round} |"
         )
+        if BEFORE in result.rounds[0]:
+            before_loop = statistics.median(result.ratios(BEFORE, LOOP))
+            lines[-1] += f" {result.median(BEFORE) * 1000:.1f} | {before_loop:.2f} |"
     lines.append("")
     lines.append(
         f"CPU (user + system) per wall second over {seconds:g} s, medians of {rounds} interleaved rounds; "
@@ -291,6 +301,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured wall time per contender and round")
     parser.add_argument("--process-exporter", default="prometheus-process-exporter", help="its binary")
     parser.add_argument("--profile", type=int, metavar="N", help="profile ours over N processes instead")
+    parser.add_argument("--before", type=Path, help="another checkout (a folder holding main.py) in the same rounds")
     parser.add_argument("--bare-loop", metavar="PIDS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_loop:
@@ -309,7 +320,9 @@ def main() -> int:
             return 1
         started = time.monotonic()
         counts = [int(part) for part in args.instances.split(",")]
-        results = [measure_fleet(count, args.rounds, args.seconds, binary, Path(folder)) for count in counts]
+        results = [
+            measure_fleet(count, args.rounds, args.seconds, binary, Path(folder), args.before) for count in counts
+        ]
     body = table(results, args.rounds, args.seconds)
     print(f"\n{body}\n\nwritten to {save('exporter_cost', body)}\n")
     checks = []
