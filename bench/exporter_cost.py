@@ -47,6 +47,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.bare_reads import served_calls  # noqa: E402
 from bench.many_processes import fleet  # noqa: E402
 from bench.perf import Check, print_checks  # noqa: E402
 from bench.results import save  # noqa: E402
@@ -62,13 +63,7 @@ OURS, LOOP, THEIRS, BEFORE = "ours", "bare loop", "process-exporter", "before"
 def read_served(proc: psutil.Process) -> None:
     """Every psutil call whose numbers /metrics serves, for one process (the bare loop's read)."""
     with proc.oneshot():
-        proc.status()
-        proc.cpu_times()
-        proc.memory_full_info()
-        proc.num_fds()
-        proc.num_threads()
-        proc.io_counters()
-        proc.num_ctx_switches()
+        served_calls(proc)
 
 
 def bare_loop(pids: list[int]) -> None:

@@ -17,9 +17,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bare_reads import reported_calls
 
 # As monitor/sampling/thread_switches.py: the other threads take at most this share of a core.
 THREAD_CPU_SHARE = 0.01
@@ -64,14 +70,7 @@ def main() -> None:
             k = math.ceil((time.monotonic() - start) / args.interval - 0.5)
             continue
         with p.oneshot():
-            p.status()
-            p.cpu_percent()
-            p.cpu_times()
-            p.memory_full_info()
-            p.num_fds()
-            p.num_threads()
-            p.io_counters()
-            p.num_ctx_switches()
+            reported_calls(p)
             if p.num_threads() > 1 and time.monotonic() >= threads_due:
                 started = time.thread_time()
                 read_threads(p, handles)

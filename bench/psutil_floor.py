@@ -20,6 +20,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bare_reads import served_calls
 from bench.many_processes import fleet
 from bench.results import recorded
 
@@ -37,14 +38,7 @@ def readme_three(proc: psutil.Process) -> None:
 def everything_served(proc: psutil.Process) -> None:
     """Every metric and counter the exporter serves."""
     with proc.oneshot():
-        proc.status()
-        proc.cpu_percent()
-        proc.cpu_times()
-        proc.memory_full_info()
-        proc.num_fds()
-        proc.num_threads()
-        proc.io_counters()
-        proc.num_ctx_switches()
+        served_calls(proc)
 
 
 def pass_ms(processes: list[psutil.Process], read: Callable[[psutil.Process], None]) -> float:

@@ -29,6 +29,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bare_reads import reported_calls
 from bench.perf import start_workload, stop_workload
 from monitor.output.console import Console, ConsoleSink
 from monitor.output.csv_report import DetailSink, ReportSink
@@ -172,15 +173,7 @@ def profile_floor(pid: int, ticks: int) -> tuple[float, float]:
         time.sleep(max(start + k * INTERVAL_S - time.monotonic(), 0.0))
         started = time.thread_time()
         with proc.oneshot():
-            proc.status()
-            proc.cpu_percent()
-            proc.cpu_times()
-            proc.memory_full_info()
-            proc.num_fds()
-            proc.num_threads()
-            proc.io_counters()
-            proc.num_ctx_switches()
-            proc.ppid()
+            reported_calls(proc)
         total += time.thread_time() - started
     cost = clock_read_cost_s()
     return total / ticks - 2 * cost, (time.thread_time() - loop_started) / ticks - 2 * cost
