@@ -16,22 +16,28 @@ class RunningMeans:
 
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
+        # A sum and a count per metric, in the names' order: two lists, no dict per sample.
         self._counts = [0] * len(self.names)
         self._sums = [0.0] * len(self.names)
 
     def add(self, values: Sequence[float | None]) -> None:
         """Fold one sample in."""
+        sums, counts = self._sums, self._counts
         for i, value in enumerate(values):
             if value is not None:
-                self._counts[i] += 1
-                self._sums[i] += value
+                sums[i] += value
+                counts[i] += 1
+
+    def mean(self, index: int) -> float | None:
+        """The mean of the metric at `index`: 0.0 before any sample, None for a metric never given."""
+        count = self._counts[index]
+        if count:
+            return self._sums[index] / count
+        return None if any(self._counts) else 0.0
 
     def means(self) -> dict[str, float | None]:
-        """The current mean of each metric: 0.0 before any sample, None for a metric never given."""
-        return {
-            name: total / count if count else (None if any(self._counts) else 0.0)
-            for name, total, count in zip(self.names, self._sums, self._counts)
-        }
+        """The current mean of each metric, by name."""
+        return {name: self.mean(index) for index, name in enumerate(self.names)}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.analysis.running import HeuristicResult, RunningHeuristic
+from monitor.analysis.running import HeuristicResult, RunningHeuristic, RunningMeans
 from monitor.metrics import HEURISTIC_METRIC, METRICS
 from monitor.output.csv_report import report_row
 from monitor.stream import Sample, Sink
@@ -30,9 +30,7 @@ class RunFacts(Sink):
         self.newly_missing: list[tuple[int, str, list[str]]] = []
         # metric column -> PIDs that did not give it, with names
         self.missing: dict[str, dict[int, str]] = {}
-        # The running means as a sum and a count per metric, in the table's order: two slots, no per-tick dict.
-        self._sums = [0.0] * len(METRICS)
-        self._counts = [0] * len(METRICS)
+        self._means = RunningMeans(METRICS)
         self._rule = RunningHeuristic()
         self._per_process: dict[int, tuple[str, RunningHeuristic]] = {}
         self._rule_held = False
@@ -42,11 +40,7 @@ class RunFacts(Sink):
         self.samples += 1
         self.row = report_row(sample)
         totals = sample.totals
-        sums, counts = self._sums, self._counts
-        for index, value in enumerate(totals):
-            if value is not None:
-                sums[index] += value
-                counts[index] += 1
+        self._means.add(totals)
         self.rule = self._rule.add(totals[_HEURISTIC_INDEX])
         leak = self.rule.leak
         self.rule_first_holds = leak and not self._rule_held
@@ -65,15 +59,12 @@ class RunFacts(Sink):
 
     def mean(self, index: int) -> float | None:
         """The running mean of the metric at `index` in the table: 0.0 before any value, None for one never given."""
-        count = self._counts[index]
-        if count:
-            return self._sums[index] / count
-        return None if any(self._counts) else 0.0
+        return self._means.mean(index)
 
     @property
     def means(self) -> dict[str, float | None]:
         """The running mean of every metric, by column."""
-        return {column: self.mean(index) for index, column in enumerate(METRICS)}
+        return self._means.means()
 
     def whole_run_verdicts(self) -> dict[int, tuple[str, HeuristicResult]]:
         """The README rule for each PID present in every sample, by PID."""
