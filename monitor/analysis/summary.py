@@ -11,13 +11,7 @@ import pandas as pd
 
 from monitor.analysis.running import HeuristicResult, readme_heuristic
 from monitor.analysis.trend import Trend, Verdict, detect_trend
-
-# One repair of time for reading a report and for judging it (trend_series.monotonic_times): a step
-# back becomes the median step, tied samples are spread over the step after them.
-from monitor.analysis.trend_series import monotonic_times as elapsed_from_wall_clock
 from monitor.metrics import ELAPSED, LEAK_CHECKED, METRICS
-
-__all__ = ["MetricLeak", "RunAnalysis", "analyze", "elapsed_from_wall_clock", "finite_or_none"]
 
 
 @dataclass(frozen=True)

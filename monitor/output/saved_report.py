@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from monitor.analysis.summary import elapsed_from_wall_clock
+from monitor.analysis.trend_series import monotonic_times  # the one repair of time, as the verdict uses
 from monitor.errors import MonitorError
 from monitor.metrics import ELAPSED, METRICS, NAME, PID, PROCESS_COUNT, REQUIRED_REPORT_COLUMNS, TIMESTAMP
 from monitor.output.csv_cells import cell_as_written, line_of_row, shown
@@ -56,7 +56,7 @@ def read_report(path: Path) -> pd.DataFrame:
         frame[PID] = _pids(path, frame)
         frame[NAME] = frame[NAME].fillna("").astype(str) if NAME in frame.columns else ""
     if ELAPSED not in frame.columns:
-        frame[ELAPSED] = _elapsed_per_process(frame, seconds) if is_detail(frame) else elapsed_from_wall_clock(seconds)
+        frame[ELAPSED] = _elapsed_per_process(frame, seconds) if is_detail(frame) else monotonic_times(seconds)
     return frame
 
 
@@ -181,7 +181,7 @@ def _elapsed_per_process(frame: pd.DataFrame, seconds: np.ndarray) -> np.ndarray
     """Each row's seconds since its process's first row, from the timestamps (repaired where the clock stepped)."""
     elapsed = np.empty(len(frame))
     for rows in frame.groupby(PID, sort=False).indices.values():
-        elapsed[rows] = elapsed_from_wall_clock(seconds[rows])
+        elapsed[rows] = monotonic_times(seconds[rows])
     return elapsed
 
 

@@ -15,7 +15,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.analysis.summary import analyze, elapsed_from_wall_clock
+from monitor.analysis.summary import analyze
+from monitor.analysis.trend_series import monotonic_times
 from monitor.errors import MonitorError
 from monitor.output.csv_cells import shown
 from monitor.output.saved_report import per_process, read_report
@@ -69,7 +70,7 @@ class ElapsedFromWallClockTest(unittest.TestCase):
     @given(seconds_lists)
     def test_elapsed_never_goes_back_and_keeps_every_sample(self, seconds: list[float]) -> None:
         """Any wall-clock series gives one finite, non-decreasing elapsed time per sample, starting at 0."""
-        elapsed = elapsed_from_wall_clock(np.asarray(seconds))
+        elapsed = monotonic_times(np.asarray(seconds))
         self.assertEqual(len(elapsed), len(seconds))
         self.assertTrue(np.isfinite(elapsed).all())
         if len(seconds):
@@ -81,12 +82,12 @@ class ElapsedFromWallClockTest(unittest.TestCase):
     def test_a_clock_that_only_moves_forward_is_kept_as_it_is(self, steps: list[float]) -> None:
         """Increasing timestamps are only shifted to start at 0."""
         seconds = np.cumsum(steps)
-        np.testing.assert_allclose(elapsed_from_wall_clock(seconds), seconds - seconds[0], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(monotonic_times(seconds), seconds - seconds[0], rtol=1e-9, atol=1e-9)
 
     def test_backward_step_becomes_the_median_step(self) -> None:
         """A clock stepping back an hour between two 1 s samples counts as one ordinary step."""
         seconds = np.array([0.0, 1.0, 2.0, -3598.0, -3597.0])
-        np.testing.assert_allclose(elapsed_from_wall_clock(seconds), [0.0, 1.0, 2.0, 3.0, 4.0])
+        np.testing.assert_allclose(monotonic_times(seconds), [0.0, 1.0, 2.0, 3.0, 4.0])
 
 
 class ReadAndAnalyzeTest(unittest.TestCase):
