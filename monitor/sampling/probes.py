@@ -154,22 +154,14 @@ def read_process(
     counters = slots[_METRIC_COUNT:]
     cpu_seconds = counters[_CPU_SECONDS_INDEX]
     if previous is not None:
-        # The usual case, written out: each counter's change over the time since the previous reading.
+        # The usual case: each counter's change over the time since the previous reading.
         elapsed = read_at - previous.read_at
         before = previous.counters
         for metric_index, counter_index in _RATES:
-            now, then = counters[counter_index], before[counter_index]
-            if now is None or then is None or elapsed <= 0:
-                values[metric_index] = None
-            else:
-                # A counter that went back was reset (it cannot for one process): no change measured.
-                values[metric_index] = max(now - then, 0.0) / elapsed
+            values[metric_index] = _per_second(counters[counter_index], before[counter_index], elapsed)
         # CPU % as psutil's cpu_percent() computes it over the same span, and rounds it.
-        then = before[_CPU_SECONDS_INDEX]
-        if cpu_seconds is None or then is None or elapsed <= 0:
-            values[_CPU_INDEX] = 0.0
-        else:
-            values[_CPU_INDEX] = round(100.0 * max(cpu_seconds - then, 0.0) / elapsed, 1)
+        cpu_per_s = _per_second(cpu_seconds, before[_CPU_SECONDS_INDEX], elapsed)
+        values[_CPU_INDEX] = 0.0 if cpu_per_s is None else round(100.0 * cpu_per_s, 1)
     else:
         for metric_index, counter_index in _RATES:
             values[metric_index] = _rate(counters[counter_index], age_s)
@@ -212,6 +204,14 @@ def read_exited(proc: psutil.Process) -> tuple[float, float, int] | None:
 def _reaped_cpu_seconds(times: Any) -> float:
     # Windows keeps no such times: psutil gives 0 there.
     return float(getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0))
+
+
+def _per_second(now: Value, then: Value, elapsed: float) -> Value:
+    """A counter's change per second since its previous reading; None when either is missing."""
+    if now is None or then is None or elapsed <= 0:
+        return None
+    # A counter that went back was reset (it cannot for one process): no change measured.
+    return max(now - then, 0.0) / elapsed
 
 
 def _rate(now: Value, age_s: float) -> Value:
