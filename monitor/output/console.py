@@ -143,17 +143,12 @@ def format_row(
     wide: bool = False,
 ) -> str:
     """One sample as a table row: current value and running average of each metric (--wide: more metrics)."""
-    cells = "".join(
-        _cells(
-            metric,
-            _current(values[metric.column], metric),
-            f"({format_cell(averages[metric.column], metric.unit)})",
-        )
-        for metric in _TABLE_METRICS
-    )
+    cells: list[object] = [clock_time]
+    for metric in _TABLE_METRICS:
+        cells += [_current(values[metric.column], metric), f"({format_cell(averages[metric.column], metric.unit)})"]
     if wide:
-        cells += "".join(_cells(metric, _current(values[metric.column], metric), None) for metric in _WIDE_METRICS)
-    return f"{clock_time:<{_TIME_WIDTH}}{cells} {process_count:>5}"
+        cells += [_current(values[metric.column], metric) for metric in _WIDE_METRICS]
+    return _row_template(wide).format(*cells, process_count)
 
 
 def format_progress(elapsed_s: float, total_s: float, samples: int, planned: int) -> str:

@@ -128,18 +128,15 @@ def rounded(values: Sequence[float | None]) -> list[float | None]:
     ]
 
 
-_README_END = README_METRIC_COUNT
-
-
 def report_row(sample: Sample) -> tuple[Any, ...]:
     """One report row: the README's columns, process_count, elapsed_s, then the added metrics."""
     values = rounded(sample.totals)
     return (
-        sample.wall_time.isoformat(timespec="milliseconds"),
-        *values[:_README_END],
+        iso_time(sample),
+        *values[:README_METRIC_COUNT],
         len(sample.readings),
         round(sample.elapsed_s, 6),
-        *values[_README_END:],
+        *values[README_METRIC_COUNT:],
         round(sample.cpu_seconds, 3),
     )
 
