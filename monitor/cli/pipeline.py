@@ -57,15 +57,13 @@ class RunPipeline:
 
     def write_reports(self, rows_only: bool = False) -> None:
         """Stream the report and detail CSVs (with `rows_only`, no row for a tick that read no process)."""
-        try:
-            report: Sink = ReportSink(self.paths[REPORT_SUFFIX], self.facts)
-            detail: Sink = DetailSink(self.paths[DETAIL_SUFFIX], self.facts)
-        except OSError as exc:
-            raise dir_error(self.paths[REPORT_SUFFIX].parent, "reports", REPORTS_OPTION, exc) from None
-        if rows_only:
-            report, detail = RowsOnly(report), RowsOnly(detail)
-        self.add(report)
-        self.add(detail)
+        for suffix, kind in ((REPORT_SUFFIX, ReportSink), (DETAIL_SUFFIX, DetailSink)):
+            try:
+                sink: Sink = kind(self.paths[suffix], self.facts)
+            except OSError as exc:
+                # The report, if opened, is a sink already: closed with the others.
+                raise dir_error(self.paths[suffix].parent, "reports", REPORTS_OPTION, exc) from None
+            self.add(RowsOnly(sink) if rows_only else sink)
 
     def log_samples(self, every_sample: bool) -> None:
         """Log the run's events, and with `every_sample` a line per sample."""
