@@ -10,11 +10,13 @@
    on a flat floor is not.
 3. The smallest leak that matters (the practical floor): by default the run must grow by
    MIN_SHARE of the process's median size, and by MIN_QUANTA pages or handles, over its length; or a
-   rate given with --min-leak-rate.
-4. The floor speaks first. `leak` when it grows significantly (its interval above 0) at that rate or
-   more, or when the level does and the floor could be growing too; `no-leak` only when an
-   interval's upper end is below that rate; `inconclusive` in between, with about how much longer a
-   run would settle it.
+   rate given with --min-leak-rate. A series of cycles must also grow over the judged part by more
+   than its cycles climb in one sampling interval (the resolution: less could come from where in each
+   cycle the samples fell).
+4. The floor speaks first (trend_decision). `leak` when it grows significantly (its interval above 0)
+   at that rate or more, or when the level does and the floor could be growing too; `no-leak` only
+   when an interval's upper end is below the practical floor; `inconclusive` in between, with about
+   how much longer a run would settle it.
 
 Values are judged in quanta relative to their median; with a given rate, adding a constant to the
 values changes nothing but the fitted line's intercept.
@@ -22,44 +24,34 @@ values changes nothing but the fitted line's intercept.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from monitor.analysis.trend_decision import (
+    Bar,
+    Evidence,
+    Judged,
+    Verdict,
+    closest,
+    decide,
+    longer_run,
+    matters,
+    significant,
+)
 from monitor.analysis.trend_series import (
     climb_corrected_points,
+    cycle_resolution,
     floor_points,
     judged_from,
     monotonic_times,
     reduce_series,
 )
-from monitor.analysis.trend_statistics import CONFIDENCE_LEVEL, Slope, load_statistics, robust_slope
+from monitor.analysis.trend_statistics import load_statistics, robust_slope
 
 __all__ = ["Evidence", "Growth", "Trend", "Verdict", "detect_trend", "load_statistics"]
-
-
-class Verdict(str, enum.Enum):
-    """What the detector concludes about one metric."""
-
-    LEAK = "leak"
-    NO_LEAK = "no-leak"
-    INCONCLUSIVE = "inconclusive"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Evidence(str, enum.Enum):
-    """Which growth decided a verdict: every reading's, or what survives each drop's."""
-
-    LEVEL = "level"
-    FLOOR = "floor"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 LEAK = Verdict.LEAK
@@ -73,10 +65,6 @@ MIN_SAMPLES = 8
 MIN_SHARE = 0.05
 MIN_QUANTA = 4
 SECONDS_PER_HOUR = 3600.0
-# One-sided significance of growth for a leak: what the lower end of the 90% interval stands for.
-ALPHA = (1 - CONFIDENCE_LEVEL) / 2
-# How far the advice to monitor longer looks: beyond this many times the run, it says so.
-MAX_LONGER = 100.0
 
 
 @dataclass(frozen=True)
@@ -122,16 +110,8 @@ class Trend:
     judged_from_s: float | None = None
     # For an inconclusive verdict: about how many times as long a run at this interval would settle it.
     longer: float | None = None
-
-
-@dataclass(frozen=True)
-class _Judged:
-    """One kind of evidence in quanta per second, ready for the decision."""
-
-    evidence: Evidence
-    slope: Slope
-    points: int
-    source: str
+    # For a series of cycles: the growth its samples cannot tell from where in each cycle they fell.
+    resolution_per_hour: float | None = None
 
 
 def detect_trend(
@@ -175,27 +155,29 @@ def detect_trend(
     found = [item for item in evidence if item is not None]
     if not found:
         return _inconclusive(n, "too few samples in the last two thirds of the run")
-    verdict, decided = _decide(found, min_slope)
-    headline = decided or _closest(found, min_slope, min_rate_per_hour is None)
+    bar = Bar(min_slope, cycle_resolution(t, lows, start), relative=min_rate_per_hour is None)
+    verdict, decided = decide(found, bar)
+    headline = decided or closest(found, bar)
     rate = _per_hour(headline.slope.slope, quantum)
-    longer = None if verdict is not INCONCLUSIVE else _longer(found, min_slope, min_rate_per_hour is None)
+    longer = None if verdict is not INCONCLUSIVE else longer_run(found, bar)
     return Trend(
         verdict=verdict,
         rate_per_hour=rate,
         rate_low_per_hour=_per_hour(headline.slope.low, quantum),
         rate_high_per_hour=_per_hour(headline.slope.high, quantum),
         confidence=_confidence(
-            verdict, min(item.slope.p_up for item in found if item is headline or _matters(item, min_slope)), n
+            verdict, min(item.slope.p_up for item in found if item is headline or matters(item, bar)), n
         ),
         p_value=_finite(headline.slope.p_up),
         samples=n,
         hours_to_limit=_hours_to_limit(verdict, rate, headroom),
-        reason=_reason(verdict, decided, found, levels, t, start, min_slope, longer, n),
+        reason=_reason(verdict, decided, found, levels, t, start, bar, longer, n),
         intercept=_finite(level + quantum * headline.slope.intercept),
         level=_growth(evidence[0], quantum),
         floor=_growth(evidence[1], quantum),
         min_rate_per_hour=_per_hour(min_slope, quantum) if min_rate_per_hour is None else float(min_rate_per_hour),
         min_rate_rule=rule,
+        resolution_per_hour=_per_hour(bar.resolution, quantum) if bar.resolution > 0 else None,
         decided_by=decided.evidence if decided else None,
         judged_from_s=_finite(start),
         longer=longer,
@@ -221,12 +203,12 @@ def _inconclusive(n: int, reason: str) -> Trend:
 
 def _evidence(
     kind: Evidence, t: np.ndarray, y: np.ndarray, source: str, clusters: np.ndarray | None = None
-) -> _Judged | None:
+) -> Judged | None:
     slope = robust_slope(t, y, clusters)
-    return None if slope is None else _Judged(kind, slope, len(y), source)
+    return None if slope is None else Judged(kind, slope, len(y), source)
 
 
-def _floor_evidence(t: np.ndarray, lows: np.ndarray, start: float) -> _Judged | None:
+def _floor_evidence(t: np.ndarray, lows: np.ndarray, start: float) -> Judged | None:
     """The floor's growth from its lowest points, or from the climb-corrected readings where the cycles climb:
     whichever pins the growth down to the narrower interval (both estimate the same rate)."""
     climbs_t, climbs_y, cycles = climb_corrected_points(t, lows, start)
@@ -239,89 +221,7 @@ def _floor_evidence(t: np.ndarray, lows: np.ndarray, start: float) -> _Judged | 
     return min(found, key=lambda item: item.slope.high - item.slope.low) if found else None
 
 
-def _decide(found: list[_Judged], min_slope: float) -> tuple[Verdict, _Judged | None]:
-    """The verdict, and the evidence that decided it (None when inconclusive).
-
-    The floor speaks first: what a leak retains is what survives each drop. Growth is a leak when it
-    is significant at ALPHA and at the smallest rate that matters or more; growth is bounded when its
-    interval's upper end is below that rate. A floor that falls significantly (a process giving back
-    memory it held) bounds nothing. The level decides only what the floor leaves open: its growth is a
-    leak if the floor could be growing too (else it is churn that grows, not memory kept).
-    """
-    floor = next((item for item in found if item.evidence is Evidence.FLOOR), None)
-    level = next((item for item in found if item.evidence is Evidence.LEVEL), None)
-    # When both kinds of evidence agree, what survives each drop is shown where there are drops (it is
-    # what a collecting process keeps), else the stronger.
-    if floor is not None and _matters(floor, min_slope):
-        stronger = level is not None and _matters(level, min_slope) and level.slope.p_up < floor.slope.p_up
-        if stronger and floor.source == "stretches" and level is not None:
-            return Verdict.LEAK, level
-        return Verdict.LEAK, floor
-    if floor is not None and _bounds(floor, min_slope):
-        # The floor stays put: whatever the level does comes and goes.
-        if level is not None and _bounds(level, min_slope):
-            return Verdict.NO_LEAK, level
-        return Verdict.NO_LEAK, floor
-    if level is not None and _matters(level, min_slope) and (floor is None or _allows(floor, level, min_slope)):
-        return Verdict.LEAK, level
-    if level is not None and _bounds(level, min_slope):
-        return Verdict.NO_LEAK, level
-    return Verdict.INCONCLUSIVE, None
-
-
-def _allows(floor: _Judged, level: _Judged, min_slope: float) -> bool:
-    """Whether the floor could be growing as the level does: it grows at the smallest rate that matters,
-    or its interval reaches the level's rate."""
-    return floor.slope.slope >= min_slope or floor.slope.high >= level.slope.slope
-
-
-def _matters(item: _Judged, min_slope: float) -> bool:
-    """Significant growth at the smallest rate that matters or more."""
-    return _significant(item.slope) and item.slope.slope >= min_slope
-
-
-def _bounds(item: _Judged, min_slope: float) -> bool:
-    """An interval whose upper end is below the smallest rate that matters (a falling floor's excepted)."""
-    return item.slope.high < min_slope and not (item.evidence is Evidence.FLOOR and item.slope.high < 0)
-
-
-def _significant(slope: Slope) -> bool:
-    """Growth above 0: the 90% interval's lower end is above 0 and the rank test rejects no growth at ALPHA."""
-    return slope.slope > 0 and slope.low > 0 and slope.p_up < ALPHA
-
-
-def _settled_at(item: _Judged, min_slope: float, relative: bool, factor: float) -> bool:
-    """Whether a run `factor` times as long, with the same rate and noise, would decide on this evidence.
-
-    At a fixed interval the interval's width shrinks as the run's length to the power -3/2; a default
-    practical floor (a share of the size over the run) as its length to the power -1.
-    """
-    shrink = factor**-1.5
-    slope = item.slope
-    low = slope.slope - (slope.slope - slope.low) * shrink
-    high = slope.slope + (slope.high - slope.slope) * shrink
-    floor = min_slope / factor if relative else min_slope
-    return (slope.slope > 0 and low > 0 and slope.slope >= floor) or high < floor
-
-
-def _longer(found: list[_Judged], min_slope: float, relative: bool) -> float | None:
-    """About how many times as long a run would settle the verdict (None: more than MAX_LONGER)."""
-    factors = np.geomspace(1.0, MAX_LONGER, 200)[1:]
-    settled = [f for f in factors if any(_settled_at(item, min_slope, relative, f) for item in found)]
-    return float(settled[0]) if settled else None
-
-
-def _closest(found: list[_Judged], min_slope: float, relative: bool) -> _Judged:
-    """The evidence a shorter extension of the run would settle first (the level on a tie)."""
-    steps = np.geomspace(1.0, MAX_LONGER, 200)[1:]
-
-    def needed(item: _Judged) -> int:
-        return next((k for k, f in enumerate(steps) if _settled_at(item, min_slope, relative, f)), len(steps))
-
-    return min(found, key=lambda item: (needed(item), item.evidence is not Evidence.LEVEL))
-
-
-def _growth(item: _Judged | None, quantum: float) -> Growth | None:
+def _growth(item: Judged | None, quantum: float) -> Growth | None:
     if item is None:
         return None
     slope = item.slope
@@ -338,12 +238,12 @@ def _growth(item: _Judged | None, quantum: float) -> Growth | None:
 
 def _reason(
     verdict: Verdict,
-    decided: _Judged | None,
-    found: list[_Judged],
+    decided: Judged | None,
+    found: list[Judged],
     levels: np.ndarray,
     t: np.ndarray,
     start: float,
-    min_slope: float,
+    bar: Bar,
     longer: float | None,
     samples: int,
 ) -> str:
@@ -357,10 +257,17 @@ def _reason(
     if verdict is Verdict.NO_LEAK:
         # The run's first tenth against the judged part: a start-up or a warm-up that has levelled off.
         early = levels[t <= t[0] + (t[-1] - t[0]) / 10]
-        if float(np.median(levels[t >= start]) - np.median(early)) >= min_slope * (t[-1] - t[0]):
+        if float(np.median(levels[t >= start]) - np.median(early)) >= bar.bound() * (t[-1] - t[0]):
             return "growth levels off within the first third: a warm-up, not a leak"
         return "growth since the first third is below the smallest leak that matters"
-    if any(_significant(item.slope) for item in found):
+    grown = [item for item in found if significant(item.slope)]
+    if any(item.slope.slope >= bar.bound() for item in grown):
+        # Large enough to matter, but within what the cycles climb between two samples.
+        what = (
+            "significant growth, but no more than its cycles climb between two samples: "
+            "where in each cycle the samples fell could make it"
+        )
+    elif grown:
         what = "significant growth, but it may be smaller than the smallest leak that matters"
     else:
         what = "the data cannot yet tell growth that matters from noise"

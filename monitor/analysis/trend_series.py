@@ -127,14 +127,40 @@ def climb_corrected_points(t: np.ndarray, y: np.ndarray, start: float) -> tuple[
     bounds = np.r_[firsts, len(y)]
     if np.sum(t[bounds[1:] - 1] >= start) < MIN_FLOOR_POINTS:
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
-    rates = [_climb(t[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= MIN_STRETCH_POINTS]
-    climb = float(np.median(rates)) if rates else 0.0
+    climb = cycle_climb(t, y)
     if not climb > 0:
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
     cycle = np.searchsorted(firsts, np.arange(len(y)), side="right") - 1
     chosen = (cycle >= 0) & (t >= start)
     since_drop = t[chosen] - t[firsts[cycle[chosen]]]
     return t[chosen], y[chosen] - climb * since_drop, cycle[chosen]
+
+
+def cycle_climb(t: np.ndarray, y: np.ndarray) -> float:
+    """How fast the cycles between deep drops climb: the median of their Theil-Sen slopes (0 without drops)."""
+    ends = drops(y)
+    bounds = np.r_[ends + 1, len(y)]
+    rates = [_climb(t[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= MIN_STRETCH_POINTS]
+    return float(np.median(rates)) if len(ends) and rates else 0.0
+
+
+def cycle_resolution(t: np.ndarray, y: np.ndarray, start: float) -> float:
+    """The smallest growth from `start` on that the samples can tell from where in its cycle each fell
+    (quanta per second): what the cycles climb in one sampling interval, over the judged span.
+
+    A cycle's lowest sample lies up to one interval's climb above what it kept, and that offset drifts
+    from cycle to cycle when the cycles and the samples keep a near-constant ratio (a stroboscope):
+    the floor and the level then seem to grow by up to one interval's climb over any run.
+    """
+    span = float(t[-1] - start)
+    ends = drops(y)
+    if not len(ends) or not span > 0:
+        return 0.0
+    # A cycle climbs steadily when every step of it rises: its smallest step is what it climbs at least.
+    # A wave that jumps up and stays (a flat top or a flat bottom) has a step of 0: its low samples are exact.
+    bounds = np.r_[ends + 1, len(y)]
+    steps = [float(np.min(np.diff(y[a:b]))) for a, b in zip(bounds[:-1], bounds[1:]) if b - a >= MIN_STRETCH_POINTS]
+    return max(float(np.median(steps)), 0.0) / span if steps else 0.0
 
 
 def _climb(t: np.ndarray, y: np.ndarray) -> float:

@@ -31,6 +31,7 @@ def summary_document(file: Path, analysis: RunAnalysis, run: Mapping[str, Any] |
             "floor": growth_document(trend.floor),
             "min_leak_rate_per_hour": trend.min_rate_per_hour,
             "min_leak_rate_rule": trend.min_rate_rule,
+            "resolution_per_hour": trend.resolution_per_hour,
             "judged_from_s": trend.judged_from_s,
             "longer": trend.longer,
         }

@@ -111,8 +111,12 @@ def trend_line(trend: Trend, metric: str) -> str:
     if trend.rate_per_hour is None or trend.min_rate_per_hour is None:
         return f"{title}: {'no leak' if trend.verdict is Verdict.NO_LEAK else 'inconclusive'}: {trend.reason}"
     unit = BY_COLUMN[metric].unit
+    # Growth within what a cycle climbs between two samples is not told from where the samples fell.
+    resolution = trend.resolution_per_hour or 0.0
+    blurred = trend.verdict is Verdict.INCONCLUSIVE and resolution > trend.min_rate_per_hour
+    smallest_leak = resolution if blurred else trend.min_rate_per_hour
     # The smallest leak that matters in the unit and precision of the interval it is compared with.
-    values = [trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour, trend.min_rate_per_hour]
+    values = [trend.rate_per_hour, trend.rate_low_per_hour, trend.rate_high_per_hour, smallest_leak]
     # In the unit of the smallest leak that matters: the number the others are measured against.
     (rate, low, high, smallest), name = _rates(values, unit, apart=(2, 3), unit_of=3)
     suffix = _per_hour(unit, name)
@@ -121,7 +125,8 @@ def trend_line(trend: Trend, metric: str) -> str:
     growth = f"{which}{sign}{rate}{suffix} (90%: {low} to {high}{suffix})"
     if trend.verdict is Verdict.NO_LEAK:
         return f"{title}: no leak: {trend.reason}; {growth}, under {smallest}{suffix}"
-    return f"{title}: inconclusive: {trend.reason}; {growth}, the smallest leak that matters {smallest}{suffix}"
+    bar = "the smallest growth these samples can tell apart" if blurred else "the smallest leak that matters"
+    return f"{title}: inconclusive: {trend.reason}; {growth}, {bar} {smallest}{suffix}"
 
 
 def _duration(hours: float) -> str:

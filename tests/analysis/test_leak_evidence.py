@@ -202,6 +202,36 @@ class ThreeAnswersTest(unittest.TestCase):
         self.assertGreaterEqual(trend.rate_per_hour, trend.min_rate_per_hour)
 
 
+class SamplingResolutionTest(unittest.TestCase):
+    def test_a_sawtooth_sampled_out_of_step_with_its_cycles_is_not_a_leak(self) -> None:
+        """10 MiB cycles on a flat floor, 3.875 samples each: the lowest samples drift up by less than one
+        interval's climb (a stroboscope), which is not a leak; the resolution says how much growth it hides."""
+        n = 30
+        y = np.round((20 * MIB + 10 * MIB * ((np.arange(n) / 3.875) % 1.0)) / PAGE) * PAGE
+        trend = detect_trend(times(n), y, PAGE)
+        self.assertIsNot(trend.verdict, Verdict.LEAK, trend)
+        assert trend.resolution_per_hour is not None and trend.floor is not None and trend.min_rate_per_hour
+        self.assertGreater(trend.resolution_per_hour, trend.min_rate_per_hour)
+        self.assertGreaterEqual(trend.resolution_per_hour, trend.floor.rate_per_hour or 0.0)
+
+    def test_the_same_cycles_over_a_floor_rising_past_the_resolution_are_a_leak(self) -> None:
+        """Over a floor that gains three intervals' climb, the same sampling finds the leak."""
+        n = 30
+        climb = 10 * MIB / 3.875
+        y = 20 * MIB + 10 * MIB * ((np.arange(n) / 3.875) % 1.0) + 3 * climb * np.arange(n) / (n - 1)
+        trend = detect_trend(times(n), np.round(y / PAGE) * PAGE, PAGE)
+        self.assertIs(trend.verdict, Verdict.LEAK, trend)
+
+    def test_waves_with_flat_bottoms_keep_an_exact_floor(self) -> None:
+        """Square waves (a jump up, a flat top, a flat gap back at the floor) give no resolution: their low samples
+        are the floor itself."""
+        n = 120
+        y = 20 * MIB + 30 * MIB * (np.arange(n) % 4 >= 2)
+        trend = detect_trend(times(n), y, PAGE)
+        self.assertIsNone(trend.resolution_per_hour)
+        self.assertIs(trend.verdict, Verdict.NO_LEAK, trend)
+
+
 class LazyStatisticsTest(unittest.TestCase):
     def test_scipy_is_loaded_by_the_first_verdict_and_not_before(self) -> None:
         """Importing the detector does not load scipy; a statistic asked before any verdict loads it, no error."""

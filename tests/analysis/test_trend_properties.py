@@ -141,6 +141,25 @@ class TrendPropertiesTest(unittest.TestCase):
         self.assertIs(trend.verdict, Verdict.LEAK, trend)
 
     @settings(max_examples=60, deadline=None)
+    @given(
+        st.integers(30, 400),
+        st.floats(2.2, 12.0),
+        st.floats(0.0, 1.0),
+        st.sampled_from([2.0, 10.0, 60.0]),
+        st.floats(0.05, 2.0),
+    )
+    def test_a_sawtooth_on_a_flat_floor_is_never_a_leak_at_any_sampling_interval(
+        self, n: int, samples_per_cycle: float, phase: float, height_mib: float, step_s: float
+    ) -> None:
+        """Cycles that climb and fall back to the same floor, sampled at any interval: where in its cycle each
+        sample falls drifts from cycle to cycle (a stroboscope), and the lowest samples seem to rise by up to
+        one interval's climb; that is not a leak."""
+        cycle = phase + np.arange(n) / samples_per_cycle
+        y = np.round((20 * 2**20 + height_mib * 2**20 * (cycle % 1.0)) / PAGE) * PAGE
+        trend = quiet_trend(np.arange(n) * step_s, y, PAGE)
+        self.assertIsNot(trend.verdict, Verdict.LEAK, trend)
+
+    @settings(max_examples=60, deadline=None)
     @given(series(max_size=200), st.sampled_from([1.0, PAGE]), st.sampled_from([None, 1.0, 3600.0, 1e9]))
     def test_every_verdict_is_backed_by_its_own_numbers(
         self, data: tuple, quantum: float, min_rate: float | None

@@ -61,6 +61,7 @@ class AnalyzeReportsTest(MonitorTestCase):
             "floor",
             "min_leak_rate_per_hour",
             "min_leak_rate_rule",
+            "resolution_per_hour",
             "judged_from_s",
             "longer",
         }

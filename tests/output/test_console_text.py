@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 import logging
@@ -281,6 +282,14 @@ class VerdictLineTest(unittest.TestCase):
         line = trend_line(self._trend(INCONCLUSIVE, 0.5 * MIB, -2.0 * MIB, 3.0 * MIB, reason), MEMORY)
         self.assertIn(f"inconclusive: {reason}; +0.5 MiB/h (90%: -2.0 to 3.0 MiB/h)", line)
         self.assertTrue(line.endswith("the smallest leak that matters 1.0 MiB/h"), line)
+
+    def test_growth_within_the_sampling_resolution_is_measured_against_it(self) -> None:
+        """When cycles sampled out of step could make the growth, the line compares it with that resolution."""
+        trend = dataclasses.replace(
+            self._trend(INCONCLUSIVE, 1.5 * MIB, 1.2 * MIB, 4.0 * MIB, "why"), resolution_per_hour=2.0 * MIB
+        )
+        line = trend_line(trend, MEMORY)
+        self.assertTrue(line.endswith("the smallest growth these samples can tell apart 2.0 MiB/h"), line)
 
     def test_the_smallest_leak_sets_the_unit_so_that_it_never_reads_zero(self) -> None:
         """Growth in GiB/h beside a smallest leak of 1 MiB/h is written in MiB/h, not as a floor of 0.0 GiB/h."""
