@@ -39,7 +39,7 @@ from monitor.sampling import finders, session, targets, tree_cpu  # noqa: E402
 PACE_S = 0.7
 PARTS = (
     ("reading the processes (psutil's calls and the reading around them)", session, "read_process"),
-    ("finding new processes and renames", targets.TargetSet, "refresh"),
+    ("finding new processes and renames", targets.TargetSet, "refresh_as_of"),
     ("each reading's CPU account", session.Session, "_accounts"),
     ("the CPU of each tree", tree_cpu.TreeCpu, "advance"),
     ("the run facts (running means, the README rule)", RunFacts, "add"),
@@ -71,7 +71,7 @@ def breakdown(count: int, ticks: int) -> dict[str, float]:
         exporter = ExporterSink(lambda pid, _name: name, 3600, 1.0, labels=(name,))
         run = session.Session(watched, keep_running=True)
         exporter.start(run.start())
-        facts = RunFacts()
+        facts = RunFacts(per_process_rule=False)  # as main.py --serve builds them
         log = logging.getLogger("exporter_breakdown")
         log.addHandler(logging.NullHandler())
         run._sinks = [facts, exporter, LogSink(log, facts, every_sample=False)]  # as Session.run sets them

@@ -129,7 +129,7 @@ def profile_monitor(pid: int, ticks: int, folder: Path) -> tuple[dict[str, float
         sinks = [TimedSink(sink, phases) for sink in plain]
         run = session.Session(targets.TargetSet(finders.by_pid(pid)))
         run.start()
-        run.targets.refresh = phases.timed("targets.refresh", run.targets.refresh)  # type: ignore[method-assign]
+        run.targets.refresh_as_of = phases.timed("targets.refresh", run.targets.refresh_as_of)  # type: ignore[method-assign]
         run._handouts.look = phases.timed("handouts.look", run._handouts.look)  # type: ignore[method-assign]
         run._cpu.advance = phases.timed("tree CPU", run._cpu.advance)  # type: ignore[method-assign]
         original_read = session.read_process

@@ -8,16 +8,15 @@ from __future__ import annotations
 import datetime
 import enum
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from monitor.metrics import COUNTER_NAMES, METRICS
 
 Value = Optional[float]
 
 
-@dataclass(frozen=True)
-class ProcessReading:
-    """One process's metrics at one tick, in the metric table's order, and its raw counters."""
+class ProcessReading(NamedTuple):
+    """One process's metrics at one tick, in the metric table's order, and its raw counters (a cheap tuple)."""
 
     pid: int
     name: str

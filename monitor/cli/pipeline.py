@@ -42,11 +42,13 @@ class RowsOnly(Sink):
 class RunPipeline:
     """A session and the sinks it feeds, in the order they were added, after the run's facts."""
 
-    def __init__(self, session: Session, paths: dict[str, Path], log: logging.Logger) -> None:
+    def __init__(
+        self, session: Session, paths: dict[str, Path], log: logging.Logger, per_process_rule: bool = True
+    ) -> None:
         self.session = session
         self.paths = paths
         self.log = log
-        self.facts = RunFacts()
+        self.facts = RunFacts(per_process_rule)
         self._sinks: list[Sink] = [self.facts]
         self._closed = False
 
@@ -94,12 +96,19 @@ class RunPipeline:
 
 @contextlib.contextmanager
 def open_run(
-    session: Session, stem: str, places: dict[str, Path], reserved: dict[str, Path] | None = None
+    session: Session,
+    stem: str,
+    places: dict[str, Path],
+    reserved: dict[str, Path] | None = None,
+    per_process_rule: bool = True,
 ) -> Iterator[RunPipeline]:
-    """Claim the run's files (see claim_files), open its log, and close every sink on the way out."""
+    """Claim the run's files (see claim_files), open its log, and close every sink on the way out.
+
+    Without `per_process_rule` the run's facts keep no README rule per process (the exporter has no summary).
+    """
     paths = claim(stem, places, reserved)
     with run_log(paths[LOG_SUFFIX]) as log:
-        pipeline = RunPipeline(session, paths, log)
+        pipeline = RunPipeline(session, paths, log, per_process_rule)
         try:
             yield pipeline
         finally:

@@ -67,7 +67,9 @@ def serve(options: ServeOptions, console: Console) -> ExitStatus:
             "give a free port, and an address of this machine, with --serve [HOST:]PORT"
         ) from None
     try:
-        with open_run(session, run_stem("-".join(labels), started), places) as pipeline, StopSignals() as stop:
+        stem = run_stem("-".join(labels), started)
+        # No summary at the end: the README rule per process would be kept for nobody.
+        with open_run(session, stem, places, per_process_rule=False) as pipeline, StopSignals() as stop:
             log = pipeline.log
             pipeline.add(exporter)
             if options.reports_dir is not None:

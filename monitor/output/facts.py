@@ -20,7 +20,7 @@ _HEURISTIC_INDEX = METRICS.index(HEURISTIC_METRIC)
 class RunFacts(Sink):
     """The facts of the latest sample and of the run so far; put it first among the sinks that read it."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_process_rule: bool = True) -> None:
         self.row: tuple[Any, ...] = ()  # the report row of the latest sample, as the CSV writes it
         self.samples = 0
         self.rule = RunningHeuristic().result()  # the README rule on the totals so far
@@ -34,6 +34,8 @@ class RunFacts(Sink):
         self._rule = RunningHeuristic()
         self._per_process: dict[int, tuple[str, RunningHeuristic]] = {}
         self._rule_held = False
+        # The rule on each process serves the end of a run's summary; the exporter, which has none, asks not to.
+        self._per_process_rule = per_process_rule
 
     def add(self, sample: Sample) -> None:
         """Take the sample's facts."""
@@ -42,18 +44,20 @@ class RunFacts(Sink):
         totals = sample.totals
         self._means.add(totals)
         self.rule = self._rule.add(totals[_HEURISTIC_INDEX])
-        leak = self.rule.leak
-        self.rule_first_holds = leak and not self._rule_held
-        self._rule_held = self._rule_held or leak
+        if self._rule_held:
+            self.rule_first_holds = False
+        else:
+            self.rule_first_holds = self._rule_held = self.rule.leak
         if self.newly_missing:
             self.newly_missing = []
-        per_process = self._per_process
+        per_process = self._per_process if self._per_process_rule else None
         for reading in sample.readings:
-            entry = per_process.get(reading.pid)
-            if entry is None:
-                entry = per_process[reading.pid] = (reading.name, RunningHeuristic())
             values = reading.values
-            entry[1].add(values[_HEURISTIC_INDEX])
+            if per_process is not None:
+                entry = per_process.get(reading.pid)
+                if entry is None:
+                    entry = per_process[reading.pid] = (reading.name, RunningHeuristic())
+                entry[1].add(values[_HEURISTIC_INDEX])
             if None in values:
                 self._note_missing(reading.pid, reading.name, values)
 
@@ -67,7 +71,7 @@ class RunFacts(Sink):
         return self._means.means()
 
     def whole_run_verdicts(self) -> dict[int, tuple[str, HeuristicResult]]:
-        """The README rule for each PID present in every sample, by PID."""
+        """The README rule for each PID present in every sample, by PID (none when asked not to keep it)."""
         verdicts = {}
         for pid, (name, running) in sorted(self._per_process.items()):
             result = running.result()

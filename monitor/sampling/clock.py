@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import schedule
 
@@ -20,6 +20,19 @@ class ClockStats:
     fired: int = 0
     missed: int = 0
     max_lateness_s: float = 0.0
+
+
+class _GridJob(schedule.Job):
+    """A scheduler's job that the clock runs when the monotonic clock says it is due, and then aims itself.
+
+    schedule's own `Job.run` reads the wall clock three times and works out the next run from the
+    job's unit, once per tick; the clock sets `next_run` onto its grid right after anyway, so this job
+    only runs its function.
+    """
+
+    def run(self) -> Any:
+        """Run the job's function; the clock sets the next run."""
+        return self.job_func()  # type: ignore[misc]
 
 
 class TickClock:
@@ -55,7 +68,7 @@ class TickClock:
         # schedule logs every job run at DEBUG; at sampling rates of 100 Hz that is pure overhead.
         logging.getLogger("schedule").setLevel(logging.WARNING)
         self._scheduler = schedule.Scheduler()
-        self._job = self._scheduler.every(interval_s).seconds.do(self._fire)  # type: ignore[arg-type]
+        self._job = _GridJob(interval_s, self._scheduler).seconds.do(self._fire)  # type: ignore[arg-type]
         self._start = 0.0
         self._next_index = 1
         self._running = False
@@ -74,18 +87,21 @@ class TickClock:
         self._next_index = 1
         self._running = True
         self._aim_job()
-        while self._running and self._next_index <= self.stats.planned and not self._stopped():
-            delay = self.grid_time(self._next_index) - self._monotonic()
+        monotonic, sleep, stopped, planned = self._monotonic, self._sleep, self._stopped, self.stats.planned
+        start, interval_s, run_job = self._start, self.interval_s, self._job.run
+        while self._running and self._next_index <= planned and not stopped():
+            due = start + self._next_index * interval_s
+            delay = due - monotonic()
             if delay > 0:
-                self._sleep(delay)
+                sleep(delay)
                 # A stop signal cuts the sleep short; the tick it was waiting for must not fire.
-                if self._stopped():
+                if stopped():
                     break
-                if self._monotonic() < self.grid_time(self._next_index):
+                if monotonic() < due:
                     continue
             # The monotonic clock decides that the tick is due (schedule's own check compares next_run
             # with the wall clock, which NTP or a manual change may step), so the job is run at once.
-            self._job.run()
+            run_job()
             self._aim_job()
         return self.stats
 

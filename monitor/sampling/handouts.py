@@ -89,11 +89,13 @@ class PidHandouts:
         self._recheck_all_s = recheck_all_s
         self._last_recheck_all = -math.inf
         self._now: tuple[int, int] | None = None
+        self.last_created: int | None = None  # the last PID handed out, at the last look
         self._stretch: tuple[int, int] | None = None  # the PIDs in (first, second]; None: any PID
 
     def look(self) -> None:
         """Note the PID handed out last and the processes created so far."""
         last_created, forks = self._read_last_created(), self._read_forks()
+        self.last_created = last_created
         before = self._now
         self._now = None if last_created is None or forks is None else (last_created, forks)
         self._stretch = None

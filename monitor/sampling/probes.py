@@ -34,6 +34,8 @@ from monitor.sampling.thread_switches import THREAD_SWITCHES
 from monitor.stream import ProcessReading, Value
 
 IS_WINDOWS = psutil.WINDOWS
+# Not a column: the CPU seconds of the children a process has reaped, which its tree's CPU counts.
+REAPED_CPU_SECONDS = "reaped_cpu_seconds"
 
 
 def count_handles(proc: psutil.Process) -> int:
@@ -59,15 +61,18 @@ def _storage_io(proc: psutil.Process) -> tuple[Value, ...]:
 
 def _cpu_seconds(proc: psutil.Process) -> tuple[Value, ...]:
     times = proc.cpu_times()
-    return (times.user + times.system,)
+    # The reaped children's seconds come with the same call: the tree's CPU needs them.
+    return times.user + times.system, _reaped_cpu_seconds(times)
 
 
-def _context_switches(proc: psutil.Process) -> tuple[Value, ...]:
-    # Every thread's, not only the main thread's that psutil's num_ctx_switches() gives on Linux.
+def _threads_and_switches(proc: psutil.Process) -> tuple[Value, ...]:
+    threads = proc.num_threads()
+    # Every thread's switches, not only the main thread's that psutil's num_ctx_switches() gives on
+    # Linux; the thread count just read tells how many others there are.
     try:
-        return (THREAD_SWITCHES.read(proc),)
+        return threads, THREAD_SWITCHES.read(proc, threads)
     except psutil.AccessDenied:
-        return (None,)
+        return threads, None
 
 
 @dataclass(frozen=True)
@@ -82,21 +87,21 @@ class Probe:
 # own: it is the rate of the CPU seconds (as psutil's cpu_percent() computes it, without its second
 # look at the clock and the CPU count).
 PROBES = (
-    Probe((CPU_SECONDS,), _cpu_seconds),
+    Probe((CPU_SECONDS, REAPED_CPU_SECONDS), _cpu_seconds),
     Probe((MEMORY, RESIDENT, SWAPPED), _memory),
     Probe((HANDLES,), lambda proc: (count_handles(proc),)),
-    Probe((THREADS,), lambda proc: (proc.num_threads(),)),
+    Probe((THREADS, CTX_SWITCHES), _threads_and_switches),
     Probe((READ_BYTES, WRITE_BYTES), _storage_io),
-    Probe((CTX_SWITCHES,), _context_switches),
 )
 # Where each probe's numbers go: the probes' numbers, one after the other, are put in slot order (the
-# metrics in table order, then the counters) by one itemgetter; a slot no probe fills (a rate) takes
-# the None put after them.
-_SLOTS = (*METRICS, *COUNTER_NAMES)
+# metrics in table order, then the counters, then the reaped children's CPU seconds) by one
+# itemgetter; a slot no probe fills (a rate) takes the None put after them.
+_SLOTS = (*METRICS, *COUNTER_NAMES, REAPED_CPU_SECONDS)
 _READS = tuple(probe.read for probe in PROBES)
 _FILLED = tuple(name for probe in PROBES for name in probe.fills)
 _IN_SLOT_ORDER = operator.itemgetter(*(_FILLED.index(name) if name in _FILLED else len(_FILLED) for name in _SLOTS))
 _METRIC_COUNT = len(METRICS)
+_COUNTERS_END = _METRIC_COUNT + len(COUNTER_NAMES)
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
 # For each rate metric: its index, and the index of the counter it is the rate of.
@@ -104,6 +109,7 @@ _RATES = tuple(
     (METRICS.index(metric.column), COUNTER_NAMES.index(metric.rate_of)) for metric in METRIC_TABLE if metric.rate_of
 )
 _ZOMBIE = psutil.STATUS_ZOMBIE
+_NO_RATE: list[Value] = [None]
 
 
 class AccessDeniedError(MonitorError):
@@ -138,10 +144,10 @@ def read_process(
             # A zombie has exited; only its parent has not collected it yet.
             if proc.status() == _ZOMBIE:
                 return None
-            slots = _IN_SLOT_ORDER([value for read in _READS for value in read(proc)] + [None])
+            slots = _IN_SLOT_ORDER([value for read in _READS for value in read(proc)] + _NO_RATE)
             age_s = time.time() - proc.create_time() if newcomer else 0.0
             # Cached by oneshot() on Linux: the stat line the CPU probe already read.
-            parent, reaped_s = _parent(proc), _reaped_cpu_seconds(proc.cpu_times())
+            parent = _parent(proc)
         read_at = time.monotonic()
         # Checked after the read: if the PID was reused before it, the identity differs now.
         if check_identity and not proc.is_running():
@@ -151,7 +157,7 @@ def read_process(
     except psutil.AccessDenied:
         raise AccessDeniedError(proc.pid, name) from None
     values = list(slots[:_METRIC_COUNT])
-    counters = slots[_METRIC_COUNT:]
+    counters = slots[_METRIC_COUNT:_COUNTERS_END]
     cpu_seconds = counters[_CPU_SECONDS_INDEX]
     if previous is not None:
         # The usual case: each counter's change over the time since the previous reading.
@@ -171,7 +177,7 @@ def read_process(
     if newcomer:
         values[_CPU_INDEX] = 100.0 * cpu_seconds / age_s if age_s > 0 and cpu_seconds is not None else 0.0
     return ProcessReading(
-        proc.pid, name, tuple(values), counters, read_at, parent, reaped_s, age_s if newcomer else None
+        proc.pid, name, tuple(values), counters, read_at, parent, slots[-1], age_s if newcomer else None
     )
 
 

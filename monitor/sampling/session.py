@@ -104,7 +104,7 @@ class Session:
         """Find the first targets and prime their CPU counters; MonitorError if every one is denied."""
         # Looked at before the targets are found: a PID reused after that is in the first tick's stretch.
         self._handouts.look()
-        self.targets.refresh()
+        self.targets.refresh_as_of(self._handouts.last_created)
         first = []
         denied_now = []
         for pid, proc in list(self.targets.live.items()):
@@ -179,40 +179,46 @@ class Session:
         )
 
     def _tick(self, index: int) -> bool:
-        stamp = datetime.datetime.now().astimezone()
+        stamp = local_now()
         now = time.monotonic()
         targets = self.targets
-        added = targets.refresh()
-        newcomers = {proc.pid for proc in added} if added else _NO_PIDS
         seen, previous = targets.seen, self._previous
-        read: list[tuple[psutil.Process, ProcessReading | None]] = []
-        denied_now = []
+        read: list[tuple[psutil.Process, ProcessReading | None, bool]] = []
+        denied_now: list[int] = []
         for pid, proc in list(targets.live.items()):
             try:
-                reading = read_process(proc, seen[pid], pid in newcomers, False, previous.get(pid))
+                read.append((proc, read_process(proc, seen[pid], False, False, previous.get(pid)), False))
             except AccessDeniedError:
                 self._deny(proc)
                 denied_now.append(pid)
-                continue
-            read.append((proc, reading))
-        # Looked at after the reads: a PID reused before its read was handed out by now.
+        # Looked at after the reads: a PID reused before its read was handed out by now. The same look
+        # tells whether any process was created since the previous tick, so new ones are found now.
         handouts = self._handouts
         handouts.look()
+        added = targets.refresh_as_of(handouts.last_created)
+        for proc in added:
+            # Found after the look, so not covered by it: each one's identity is read again below.
+            try:
+                read.append((proc, read_process(proc, seen[proc.pid], True, False), True))
+            except AccessDeniedError:
+                self._deny(proc)
+                denied_now.append(proc.pid)
         readings = []
-        for proc, reading in read:
+        sampled = self.sampled
+        for proc, reading, newcomer in read:
             pid = proc.pid
             if reading is None:
                 self._exited[proc] = targets.root_of.get(pid, pid)
                 self._note_exit(proc)
                 continue
-            if handouts.may_be_new(pid) and not proc.is_running():
+            if (newcomer or handouts.may_be_new(pid)) and not proc.is_running():
                 self._note_exit(proc)
                 continue
             readings.append(reading)
             previous[pid] = reading
-            if pid not in self.sampled:
-                self.sampled[pid] = reading.name
-            if pid in newcomers:
+            if pid not in sampled:
+                sampled[pid] = reading.name
+            if newcomer:
                 self._note(EventKind.JOINED, pid, reading.name, pid in targets.roots)
         if not readings and denied_now and not self.keep_running:
             raise MonitorError(self.denied_message(denied_now))
@@ -237,14 +243,13 @@ class Session:
         if (readings or spent_s > 0) and interval_s > 0:
             totals = (*totals[:_CPU_INDEX], 100.0 * spent_s / interval_s, *totals[_CPU_INDEX + 1 :])
         self.samples += 1
-        read_s = time.monotonic() - now
         sample = Sample(
             index,
             stamp,
             now - self._first_monotonic,
             tuple(readings),
             totals,
-            read_s,
+            time.monotonic() - now,
             self._cpu.total_s,
             tuple(spent.items()),
         )
@@ -317,9 +322,25 @@ class Session:
 
 
 _NOTHING: tuple[float | None, ...] = (None,) * len(METRICS)
-_NO_PIDS: frozenset[int] = frozenset()
 _CPU_INDEX = METRICS.index(CPU)
 _CPU_SECONDS_INDEX = COUNTER_NAMES.index(CPU_SECONDS)
+
+
+_ZONES: dict[tuple[int, str], datetime.timezone] = {}
+
+
+def local_now() -> datetime.datetime:
+    """The wall time now with the local UTC offset, as `datetime.now().astimezone()` gives it, but cheaper.
+
+    The zone object is built once per offset and zone name instead of once per call.
+    """
+    seconds = time.time()
+    local = time.localtime(seconds)
+    key = (local.tm_gmtoff, local.tm_zone)
+    zone = _ZONES.get(key)
+    if zone is None:
+        zone = _ZONES[key] = datetime.timezone(datetime.timedelta(seconds=local.tm_gmtoff), local.tm_zone)
+    return datetime.datetime.fromtimestamp(seconds, zone)
 
 
 def _total(values: tuple[float | None, ...]) -> float | None:

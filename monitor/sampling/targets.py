@@ -35,8 +35,11 @@ class TargetSet:
 
     def refresh(self) -> list[psutil.Process]:
         """Add newly found roots and their descendants and return them; the dead are removed by `drop`."""
+        return self.refresh_as_of(self._last_created_pid())
+
+    def refresh_as_of(self, last_created: int | None) -> list[psutil.Process]:
+        """As `refresh`, with the last PID handed out read by the caller (one read of it serves a whole tick)."""
         added: list[psutil.Process] = []
-        last_created = self._last_created_pid()
         self.nothing_created = last_created is not None and last_created == self._last_created
         self._last_created = last_created
         new_roots: list[psutil.Process] = []

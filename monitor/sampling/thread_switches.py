@@ -65,8 +65,11 @@ class ThreadSwitches:
         # Kept as long as the caller keeps the process's psutil object: a process dropped is forgotten.
         self._counted: weakref.WeakKeyDictionary[psutil.Process, _Counted] = weakref.WeakKeyDictionary()
 
-    def read(self, proc: psutil.Process) -> int:
-        """The process's context switches counted so far, voluntary and involuntary, of every thread."""
+    def read(self, proc: psutil.Process, threads: int | None = None) -> int:
+        """The process's context switches counted so far, voluntary and involuntary, of every thread.
+
+        `threads` is the process's thread count when the caller has just read it (in the same oneshot()).
+        """
         if not LINUX:
             return _sum(proc.num_ctx_switches())
         counted = self._counted.get(proc)
@@ -75,7 +78,7 @@ class ThreadSwitches:
         # The main thread's count is in /proc/PID/status, read once per tick inside oneshot() anyway.
         pid = proc.pid
         main = _sum(proc.num_ctx_switches())
-        others = proc.num_threads() - 1
+        others = (proc.num_threads() if threads is None else threads) - 1
         counts = counted.counts
         if others <= 0:
             # One thread, the usual case: only its count moves; no dict is built for it.
