@@ -49,8 +49,6 @@ def analyze(
     present = [metric for metric in METRICS if metric in frame.columns and frame[metric].notna().any()]
     averages = {metric: finite_or_none(frame[metric].mean()) if metric in present else None for metric in METRICS}
     peaks = {metric: finite_or_none(frame[metric].max()) if metric in present else None for metric in METRICS}
-    if not samples:
-        averages = dict.fromkeys(METRICS, 0.0)
     times = frame[ELAPSED].to_numpy(dtype=float)
     leaks = {}
     for metric in LEAK_CHECKED:

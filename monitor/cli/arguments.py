@@ -227,18 +227,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 _SIZES = {"B": 1, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
 _PER = {"S": 3600.0, "MIN": 60.0, "H": 1.0, "D": 1 / 24}
-_RATE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]iB|B)?\s*(?:/\s*(s|min|h|d))?", re.IGNORECASE)
+_RATE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]iB|B)?\s*/\s*(s|min|h|d)", re.IGNORECASE)
 
 
 def _leak_rate(text: str) -> tuple[str, float]:
     """Parse --min-leak-rate: a size per time for memory (5MiB/h), a count per time for handles (10/h)."""
     found = _RATE.fullmatch(text.strip())
     if not found:
+        # A rate without its time (5MiB) would be read as per hour by some and per second by others.
         raise argparse.ArgumentTypeError(
-            f"expected a growth per hour such as 5MiB/h (memory) or 10/h (handles), got {text!r}"
+            f"expected a growth per time such as 5MiB/h (memory) or 10/h (handles), with /s, /min, /h or /d, "
+            f"got {text!r}"
         )
     number, size, per = found.groups()
-    rate = float(number) * _PER[(per or "h").upper()]
+    rate = float(number) * _PER[per.upper()]
     if not (math.isfinite(rate) and rate > 0):
         raise argparse.ArgumentTypeError(f"must be a growth above 0, got {text!r}")
     return (MEMORY, rate * _SIZES[size.upper()]) if size else (HANDLES, rate)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -140,6 +141,7 @@ def _shown(value: object) -> str:
 def parse_options(argv: Sequence[str]) -> Options:
     """Turn argv into the options of one mode, or raise UsageError with a one-line reason."""
     own_args, command = _split_command(list(argv))
+    _check_no_separator_as_value(own_args)
     args = build_parser().parse_args(own_args)
     # Whether -s was given decides how errors speak of it, so its default is filled in here.
     args.sampling_given = args.sampling is not None
@@ -336,6 +338,21 @@ def _leak_rates(given: list[tuple[str, float]] | None) -> tuple[tuple[str, float
             "(memory, e.g. 5MiB/h) and once without (handles, e.g. 10/h)"
         )
     return rates
+
+
+# An option whose value is written attached and is "--" (-s--, --min-leak-rate=--).
+_SEPARATOR_AS_VALUE = re.compile(r"(-[A-Za-z]=?|--[A-Za-z][\w-]*=)--")
+
+
+def _check_no_separator_as_value(args: list[str]) -> None:
+    """UsageError for a value that is "--": argparse would drop it and hand on an empty list."""
+    for arg in args:
+        found = _SEPARATOR_AS_VALUE.fullmatch(arg)
+        if found:
+            option = found.group(1).rstrip("=")
+            raise UsageError(
+                f"argument {option}: '--' is not a value; give one, and put -- only before a command to launch"
+            )
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -238,17 +238,21 @@ def _finish(
     except OSError as exc:
         errors.append(f"writing {json_path} failed ({exc.strerror or exc})")
     if options.plot and len(frame):
-        if stop.count > signals_while_sampling:
-            skipped = "chart not drawn: stopped again while the summary was being written"
-            console.summary(skipped)
-            log.info(skipped)
-        else:
-            chart_path = paths[CHART_SUFFIX]
-            try:
-                _draw(options, target, result, frame, analysis, chart_path)
+        chart_path = paths[CHART_SUFFIX]
+
+        def wanted() -> bool:
+            # A second stop signal skips the chart, also one that comes while it is being drawn.
+            return stop.count == signals_while_sampling
+
+        try:
+            if wanted() and _draw(options, target, result, frame, analysis, chart_path, wanted):
                 written.append(chart_path)
-            except OSError as exc:
-                errors.append(f"writing {chart_path} failed ({exc.strerror or exc})")
+            else:
+                skipped = "chart not drawn: stopped again while the summary was being written"
+                console.summary(skipped)
+                log.info(skipped)
+        except OSError as exc:
+            errors.append(f"writing {chart_path} failed ({exc.strerror or exc})")
     for error in errors:
         log.error(error)
     log_failure = log_error(log)
@@ -278,17 +282,24 @@ def _write_again(report: Path, frame: pd.DataFrame, written: list[Path]) -> str:
         return f"the report {report} was removed during the run and could not be written again ({exc.strerror or exc})"
     return (
         f"the report {report} was removed during the run: its {len(frame)} rows were written again from memory, "
-        "the per-process CSV's are lost"
+        "the per-process CSVs are lost"
     )
 
 
 def _draw(
-    options: WatchOptions, target: Target, result: RunResult, frame: pd.DataFrame, analysis: RunAnalysis, path: Path
-) -> None:
+    options: WatchOptions,
+    target: Target,
+    result: RunResult,
+    frame: pd.DataFrame,
+    analysis: RunAnalysis,
+    path: Path,
+    wanted: Callable[[], bool],
+) -> bool:
+    """Draw the run's chart at `path` unless `wanted` turns False meanwhile; whether it was written."""
     from monitor.output.chart import write_chart  # matplotlib only when a chart is drawn
 
     title = f"{target.label}, {result.started_at:%Y-%m-%d %H:%M:%S}, every {options.interval_s:g} s"
-    write_chart(frame, analysis, title, path)
+    return write_chart(frame, analysis, title, path, wanted)
 
 
 def run_facts(

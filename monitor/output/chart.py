@@ -11,7 +11,7 @@ import math
 import os
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -99,9 +99,21 @@ def chart_title(title: str, width: int = TITLE_COLUMNS, lines: int = TITLE_LINES
     return "\n".join(wrapped)
 
 
-def write_chart(frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Path) -> None:
-    """Draw every metric of the table on a shared time axis and save a PNG at `path`, whole or not at all."""
-    save_figure(draw_chart(frame, analysis, title), path)
+def write_chart(
+    frame: pd.DataFrame, analysis: RunAnalysis, title: str, path: Path, wanted: Callable[[], bool] = lambda: True
+) -> bool:
+    """Draw every metric of the table on a shared time axis and save a PNG at `path`, whole or not at all.
+
+    `wanted` is asked again once the chart is drawn (the slow part): False leaves no file, and returns False.
+    """
+    figure = draw_chart(frame, analysis, title)
+    if not wanted():
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+        return False
+    save_figure(figure, path)
+    return True
 
 
 def save_figure(figure: Figure, path: Path) -> None:

@@ -34,10 +34,11 @@ def read_report(path: Path) -> pd.DataFrame:
     frame = _read_csv(path)
     missing = [column for column in REQUIRED_REPORT_COLUMNS if column not in frame.columns]
     if missing:
-        raise MonitorError(
-            f"{path}: not a report of this monitor (no column {', '.join(missing)}; "
-            f"a report has {', '.join(REQUIRED_REPORT_COLUMNS)})"
-        )
+        wanted = ", ".join(REQUIRED_REPORT_COLUMNS)
+        if len(missing) == len(REQUIRED_REPORT_COLUMNS):
+            raise MonitorError(f"{path}: not a report of this monitor (none of its columns {wanted})")
+        lacking = ", ".join(missing)
+        raise MonitorError(f"{path}: not a report of this monitor (no column {lacking}; a report has {wanted})")
     # A row with no process (the last row of a tree, which holds only the CPU it spent after its last
     # sample, or an exporter's tick with nothing to watch) has nothing else to give.
     no_process = np.zeros(len(frame), dtype=bool)
@@ -55,7 +56,9 @@ def read_report(path: Path) -> pd.DataFrame:
     if is_detail(frame):
         frame[PID] = _pids(path, frame)
         frame[NAME] = frame[NAME].fillna("").astype(str) if NAME in frame.columns else ""
-    if ELAPSED not in frame.columns:
+    if ELAPSED in frame.columns:
+        _check_order(path, frame)
+    else:
         frame[ELAPSED] = _elapsed_per_process(frame, seconds) if is_detail(frame) else monotonic_times(seconds)
     return frame
 
@@ -175,6 +178,28 @@ def _timestamps(path: Path, frame: pd.DataFrame) -> np.ndarray:
     if bad.any():
         raise _bad_cell(path, frame, TIMESTAMP, int(np.flatnonzero(bad)[0]), "not an ISO 8601 time")
     return (moments - moments.iloc[0]).dt.total_seconds().to_numpy(dtype=float) if len(moments) else np.empty(0)
+
+
+def _check_order(path: Path, frame: pd.DataFrame) -> None:
+    """MonitorError if elapsed_s goes back within a run (or one process's rows): the rows were reordered.
+
+    elapsed_s is read from a monotonic clock, so unlike a wall-clock stamp it never steps back; rows
+    out of its order (sorted by another column, two runs in one file) would be judged backwards.
+    """
+    groups = frame.groupby(PID, sort=False).indices.values() if is_detail(frame) else [np.arange(len(frame))]
+    elapsed = frame[ELAPSED].to_numpy(dtype=float)
+    back = [rows[1:][np.diff(elapsed[rows]) < 0] for rows in groups]
+    rows_back = np.concatenate(back) if back else np.empty(0, dtype=int)
+    if not len(rows_back):
+        return
+    row = int(rows_back.min())
+    text = cell_as_written(path, row, ELAPSED) or repr(float(elapsed[row]))
+    line = line_of_row(path, row, ELAPSED, text)
+    where = f"line {line}" if line is not None else f"data row {row + 1}"
+    raise MonitorError(
+        f"{path}: {where}, {ELAPSED} {shown(text)} is earlier than the row before it: the rows are not in the "
+        f"order they were taken; give one run's report in the monitor's order (sorted by {ELAPSED})"
+    )
 
 
 def _elapsed_per_process(frame: pd.DataFrame, seconds: np.ndarray) -> np.ndarray:

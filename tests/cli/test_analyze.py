@@ -263,6 +263,20 @@ class DetailCsvTest(MonitorTestCase):
         self.assertEqual((status, err), (0, ""))
         self.assertEqual(out.splitlines()[0], f"Summary for '{detail}': 0 samples")
 
+    def test_a_report_without_samples_has_no_averages(self) -> None:
+        """A report with its header only: every average and peak is null in the JSON, none printed as 0."""
+        base, _, _ = self.make_dirs()
+        report = base / "app.csv"
+        report.write_text(HEADER + "\n")
+        status, out, err = self.run_in_process("--analyze", str(report), "--json")
+        self.assertEqual((status, err), (0, ""))
+        document = json.loads(out)
+        self.assertEqual(document["samples"], 0)
+        self.assertEqual(set(document["averages"].values()), {None})
+        self.assertEqual(set(document["peaks"].values()), {None})
+        status, out, _ = self.run_in_process("--analyze", str(report))
+        self.assertNotIn("Average", out)
+
     def test_detail_csv_of_a_forking_run_is_judged_per_process(self) -> None:
         """A real run of a forking steady workload and a leaking one under one name: --analyze on its detail
         CSV gives one line per PID the run sampled, each with that PID's rows only; the leaking one leaks."""

@@ -58,11 +58,17 @@ class CompareRealRunsTest(MonitorTestCase):
         return status, json.loads(out)
 
     def test_the_same_program_recorded_twice_is_not_higher_and_exits_0(self) -> None:
-        """60 MiB twice: no metric is higher, and --fail-on-regression exits 0."""
+        """60 MiB twice: no metric the gate judges is higher, and --fail-on-regression exits 0.
+
+        Rates the machine's load moves (involuntary context switches on a busy host) may differ between
+        two runs of one program; the gate does not judge them, and neither does this test.
+        """
         status, document = self.compare_json(str(self.first60), str(self.second60), "--fail-on-regression")
         self.assertEqual(status, 0, document)
-        higher = [name for name, facts in document["metrics"].items() if facts["verdict"] == "higher"]
+        gated = ("cpu_percent", "private_memory", "handles_fds")
+        higher = [name for name in gated if document["metrics"][name]["verdict"] == "higher"]
         self.assertEqual(higher, [])
+        self.assertEqual(document["higher"], [])
         self.assertIn(document["metrics"]["private_memory"]["verdict"], ("same", "inconclusive"))
 
     def test_a_folder_stands_for_its_newest_report(self) -> None:

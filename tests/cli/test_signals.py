@@ -19,6 +19,7 @@ import psutil
 from monitor.cli.status import ExitStatus, status_for_signal
 from monitor.sampling.signals import EndOnSignals, Stopped, loading
 from tests.helpers import LINUX_ONLY, MAIN, ROOT, WORKLOAD, MonitorTestCase, only_file, unique_name
+from tests.process_tools import wait_until
 
 # A report row on the console starts with its wall-clock time.
 _ROW = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ")
@@ -159,6 +160,28 @@ class StopSignalTest(MonitorTestCase):
         summary = json.loads(only_file(reports, "*.json").read_text())
         self.assertEqual(summary["end_reason"], "interrupted")
         self.assertEqual(summary["command_status"], 143)
+
+    def test_a_second_ctrl_c_during_the_summary_skips_only_the_chart(self) -> None:
+        """Ctrl-C, then Ctrl-C again once the JSON summary is out: the chart, drawn after it, is not."""
+        _, reports, _ = self.make_dirs()
+        label, command = self.long_command()
+        with_chart = [arg for arg in self.out_args if arg != "--no-plot"]
+        monitor = self.start("-d", "60", "-s", "0.5", *with_chart, *command)
+        self.wait_for_rows(monitor)
+        monitor.send_signal(signal.SIGINT)
+        # The JSON summary is written just before the chart is drawn (which takes a second or so).
+        wait_until(lambda: any(reports.glob("*.json")), "the JSON summary", timeout_s=60)
+        monitor.send_signal(signal.SIGINT)
+        out, err = self.rest_of_output(monitor, timeout=60)
+        self.assertEqual(monitor.returncode, 130, err)
+        self.assertNotIn("Traceback", err)
+        self.assertIn("chart not drawn: stopped again while the summary was being written", out)
+        self.assertEqual(list(reports.glob("*.png")), [])
+        self.assertEqual(list(reports.glob("*.partial")), [])
+        # Everything else is written whole.
+        self.assertEqual(json.loads(only_file(reports, "*.json").read_text())["end_reason"], "interrupted")
+        self.assertTrue(only_file(reports, "*[0-9].csv").read_text().startswith("timestamp,"))
+        self.assert_nothing_left(label)
 
     def test_sighup_mid_run_writes_the_summary_ends_the_command_and_exits_129(self) -> None:
         """kill -HUP after the first row: exit 129, summary and JSON written, the launched command gone."""

@@ -111,7 +111,7 @@ class RunFilesTest(MonitorTestCase):
         self.assertEqual(monitor.returncode, 1, out)
         self.assertOneLineError(err)
         self.assertIn("was removed during the run: its", err)
-        self.assertIn("rows were written again from memory, the per-process CSV's are lost", err)
+        self.assertIn("rows were written again from memory, the per-process CSVs are lost", err)
         rows = read_csv(only_file(reports, f"{name}_*[0-9].csv"))
         summary = json.loads(only_file(reports, "*.json").read_text())
         self.assertEqual(len(rows), summary["samples"])

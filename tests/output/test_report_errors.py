@@ -47,6 +47,29 @@ class ReportErrorMessageTest(MonitorTestCase):
         err = self._error_for("when.csv", f"{HEADER}\n{row_at(0)}\nyesterday,1,2,3,1\n")
         self.assertIn('line 3, column timestamp: "yesterday" is not an ISO 8601 time', err)
 
+    def test_rows_out_of_the_order_they_were_taken_are_refused(self) -> None:
+        """elapsed_s going back (rows sorted by another column, reversed): refused at the first such line.
+
+        Judged as written, a leak read backwards would be called no leak; a wall-clock stamp may step
+        back (the clock was set), elapsed_s may not.
+        """
+        rows = [f"{row_at(second, memory=str(1000 + 100 * second))},{second}" for second in range(12)]
+        in_order = f"{HEADER},elapsed_s\n" + "\n".join(rows) + "\n"
+        base, _, _ = self.make_dirs()
+        (base / "ok.csv").write_text(in_order, encoding="utf-8")
+        status, _, err = self.run_in_process("--analyze", str(base / "ok.csv"))
+        self.assertEqual(status, 0, err)
+        err = self._error_for("reversed.csv", f"{HEADER},elapsed_s\n" + "\n".join(reversed(rows)) + "\n")
+        self.assertIn('line 3, elapsed_s "10" is earlier than the row before it', err)
+        self.assertIn("sorted by elapsed_s", err)
+
+    def test_a_file_without_the_report_columns_names_what_is_missing_once(self) -> None:
+        """A CSV with none of the columns lists them once; one with some names those it lacks."""
+        err = self._error_for("notes.csv", "a,b\n1,2\n")
+        self.assertIn("(none of its columns timestamp, cpu_percent, private_memory, handles_fds)", err)
+        err = self._error_for("half.csv", "timestamp,cpu_percent\n2026-01-01T00:00:00,1\n")
+        self.assertIn("(no column private_memory, handles_fds; a report has timestamp, cpu_percent,", err)
+
     def test_row_with_extra_cells_names_its_line(self) -> None:
         """A row with one cell too many: its line and both counts, not pandas' 'C error' text."""
         err = self._error_for("extra.csv", f"{HEADER}\n{row_at(0)}\n{row_at(1)},7\n")
